@@ -1,0 +1,53 @@
+// Lint enforces the architecture as well as style: the pure decision modules may not
+// import I/O, and only the CLI entry may call process.exit.
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+import n from 'eslint-plugin-n'
+import globals from 'globals'
+
+const ioModules = [
+  'node:fs',
+  'node:fs/promises',
+  'node:tls',
+  'node:http',
+  'node:https',
+  'undici',
+  'fastify',
+  'pino',
+  // node:net's BlockList and isIP are pure; its sockets and servers are not.
+  { name: 'node:net', importNames: ['createServer', 'connect', 'createConnection', 'Socket', 'Server'] },
+]
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'certs/**', '.scratch/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    plugins: { n },
+    rules: {
+      'n/prefer-node-protocol': 'error',
+      'n/no-process-exit': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    // Pure decision modules: table-tested, no sockets, files or loggers.
+    files: [
+      'src/accept/ip-allowlist.ts',
+      'src/identity/**/*.ts',
+      'src/config/config-schema.ts',
+      'src/reasons.ts',
+      'src/reply/**/*.ts',
+      'src/ehi/**/*.ts',
+    ],
+    rules: { 'no-restricted-imports': ['error', { paths: ioModules }] },
+  },
+  {
+    files: ['src/cli/**/*.ts', 'scripts/**/*', 'bench/**/*', 'test/**/*', '.ci/**/*'],
+    rules: { 'no-console': 'off', 'n/no-process-exit': 'off' },
+  },
+)

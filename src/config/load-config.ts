@@ -1,0 +1,177 @@
+/**
+ * Loads the configuration: file (YAML or JSON) -> environment overrides -> defaults ->
+ * schema validation -> relative file paths resolved against the config file's folder.
+ * It collects every problem instead of stopping at the first, so one run names them all.
+ */
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { TSchema } from 'typebox'
+import { Settings } from 'typebox/system'
+import Value from 'typebox/value'
+import { parse as parseYaml } from 'yaml'
+import { ConfigSchema, FILE_PATH, type GatewayConfig } from './config-schema.ts'
+import { describeValue, pointerToPath, type ConfigIssue } from './config-issues.ts'
+import { applyEnvOverrides, CONFIG_FILE_ENV } from './env-overrides.ts'
+
+export interface LoadedConfig {
+  /** Typed and defaulted; only safe to use where `issues` is empty for that subtree. */
+  config: GatewayConfig
+  issues: ConfigIssue[]
+  file: string | undefined
+}
+
+export interface LoadOptions {
+  file?: string | undefined
+  env?: NodeJS.ProcessEnv | Record<string, string | undefined>
+  /** Folder relative paths resolve against when there is no file. */
+  cwd?: string
+}
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env
+  const file = options.file ?? env[CONFIG_FILE_ENV] ?? undefined
+  const issues: ConfigIssue[] = []
+  let raw: Record<string, unknown> = {}
+  if (file) {
+    const read = readConfigFile(file)
+    if ('issue' in read) return { config: {} as GatewayConfig, issues: [read.issue], file }
+    raw = read.value
+  }
+  const overrides = applyEnvOverrides(raw, env)
+  issues.push(...overrides.issues)
+  const checked = validateConfig(raw, overrides.sources)
+  issues.push(...checked.issues)
+  const baseDir = file ? dirname(resolve(file)) : (options.cwd ?? process.cwd())
+  resolveFilePaths(checked.config, ConfigSchema, baseDir)
+  return { config: deepFreeze(checked.config), issues, file }
+}
+
+function readConfigFile(file: string): { value: Record<string, unknown> } | { issue: ConfigIssue } {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    return {
+      issue: { path: '(file)', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code}` },
+    }
+  }
+  try {
+    // YAML 1.2 is a superset of JSON, so one parser reads both formats.
+    const value: unknown = parseYaml(text, { prettyErrors: false }) ?? {}
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      return { issue: { path: '(file)', message: 'must contain a mapping of settings at the top level' } }
+    }
+    return { value: value as Record<string, unknown> }
+  } catch (error) {
+    // The parser's message names the line and column; it does not quote file contents.
+    const message = (error as Error).message.split('\n')[0]
+    return { issue: { path: '(file)', message: `is not valid YAML or JSON: ${message}` } }
+  }
+}
+
+/** Applies defaults and validates against the schema. Pure: no files, no environment. */
+export function validateConfig(
+  raw: unknown,
+  sources: ReadonlyMap<string, string> = new Map(),
+): { config: GatewayConfig; issues: ConfigIssue[] } {
+  const value = Value.Default(ConfigSchema, Value.Clone(raw)) as GatewayConfig
+  // typebox stops after 8 errors by default; a config report must name every bad field.
+  Settings.Set({ maxErrors: 1000 })
+  const byPath = new Map<string, ConfigIssue>()
+  for (const error of Value.Errors(ConfigSchema, value)) {
+    const issue = toIssue(error, value)
+    if (!issue) continue
+    const source = sources.get(issue.path.replace(/\[\d+\].*$/, ''))
+    if (source) issue.source = source
+    // One message per field: the first is the most specific (anyOf branches come later).
+    if (!byPath.has(issue.path)) byPath.set(issue.path, issue)
+  }
+  return { config: value, issues: [...byPath.values()] }
+}
+
+interface SchemaError {
+  keyword: string
+  instancePath: string
+  schemaPath: string
+  params: Record<string, unknown>
+  message: string
+}
+
+function toIssue(error: SchemaError, root: unknown): ConfigIssue | undefined {
+  const path = pointerToPath(error.instancePath)
+  switch (error.keyword) {
+    case 'boolean':
+      // "schema is false" under additionalProperties; the additionalProperties error says it better.
+      return undefined
+    case 'additionalProperties': {
+      const keys = (error.params.additionalProperties as string[]) ?? []
+      return {
+        path: keys.length === 1 ? join(path, keys[0]!) : path || '(top level)',
+        message: `is not a known setting${keys.length > 1 ? `s (${keys.join(', ')})` : ''}`,
+      }
+    }
+    case 'required': {
+      const missing = (error.params.requiredProperties as string[] | undefined) ?? []
+      return missing.length === 1
+        ? { path: join(path, missing[0]!), message: 'is required' }
+        : { path: path || '(top level)', message: `is missing required settings: ${missing.join(', ')}` }
+    }
+    case 'enum': {
+      const allowed = ((error.params.allowedValues as unknown[]) ?? [])
+        .map((v) => JSON.stringify(v))
+        .join(', ')
+      return { path, message: `must be one of ${allowed}${describeValue(valueAt(root, error.instancePath))}` }
+    }
+    default:
+      return {
+        path: path || '(top level)',
+        message: `${error.message}${describeValue(valueAt(root, error.instancePath))}`,
+      }
+  }
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let node = root
+  for (const segment of pointer.split('/').slice(1))
+    node = (node as Record<string, unknown> | undefined)?.[segment]
+  return node
+}
+
+function join(parent: string, key: string): string {
+  return parent ? `${parent}.${key}` : key
+}
+
+/** Resolves every schema field marked FILE_PATH against `baseDir`, in place. */
+function resolveFilePaths(value: unknown, schema: TSchema, baseDir: string): unknown {
+  const node = schema as {
+    type?: string
+    properties?: Record<string, TSchema>
+    items?: TSchema
+    [FILE_PATH]?: boolean
+  }
+  if (node[FILE_PATH] && typeof value === 'string') return resolve(baseDir, value)
+  if (node.type === 'array' && node.items && Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = resolveFilePaths(value[i], node.items, baseDir)
+  } else if (node.type === 'object' && node.properties && value && typeof value === 'object') {
+    const record = value as Record<string, unknown>
+    for (const [key, child] of Object.entries(node.properties)) {
+      if (key in record) record[key] = resolveFilePaths(record[key], child, baseDir)
+    }
+  }
+  return value
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
+/** True when some issue concerns `prefix` or a field below it. */
+export function hasIssueUnder(issues: readonly ConfigIssue[], prefix: string): boolean {
+  return issues.some(
+    (i) => i.path === prefix || i.path.startsWith(`${prefix}.`) || i.path.startsWith(`${prefix}[`),
+  )
+}

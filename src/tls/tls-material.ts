@@ -1,0 +1,388 @@
+/**
+ * Loads and validates the TLS material the config names, as a whole, before anything listens
+ * (and, later, before a reload swaps it in): the server chains and keys, the client CA bundle
+ * and the CRLs. Every problem is reported with the config field it belongs to.
+ */
+import { constants, createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createSecureContext, type SecureContextOptions } from 'node:tls'
+import type { ConfigIssue } from '../config/config-issues.ts'
+import type { GatewayConfig } from '../config/config-schema.ts'
+import { certificateSubjectDer, parseCrl, verifyCrlSignature, type CrlInfo } from './crl.ts'
+import { splitPem, toPem } from './pem.ts'
+
+export interface CaEntry {
+  cert: X509Certificate
+  file: string
+  subjectDer: Buffer
+  selfSigned: boolean
+  /** CRLs issued by this CA (empty when CRL checking is off). */
+  crls: CrlInfo[]
+  /** Listed in its parent's CRL. */
+  revoked: boolean
+}
+
+/** The client trust configuration, as data the identity checks read. */
+export interface TrustStore {
+  cas: CaEntry[]
+  crlEnabled: boolean
+}
+
+export interface ServerChain {
+  file: string
+  leaf: X509Certificate
+  chain: X509Certificate[]
+  keyType: string
+}
+
+export interface TlsMaterial {
+  /** The reloadable part of the TLS server options (certificates, keys, trust, CRLs, policy). */
+  secureContextOptions: SecureContextOptions
+  serverChains: ServerChain[]
+  trust: TrustStore
+  /** SHA-256 over the trusted CAs and CRLs: changes exactly when who may connect changes. */
+  trustHash: string
+  warnings: string[]
+}
+
+type TlsConfig = GatewayConfig['tls']
+
+export function loadTlsMaterial(
+  tls: TlsConfig,
+  now = new Date(),
+): { material?: TlsMaterial; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = []
+  const warnings: string[] = []
+
+  const serverChains: ServerChain[] = []
+  const certPems: string[] = []
+  const keyPems: KeyObject[] = []
+  tls.serverCertificates.forEach((pair, index) => {
+    const loaded = loadServerPair(pair, `tls.serverCertificates[${index}]`, now, issues, warnings)
+    if (loaded) {
+      serverChains.push(loaded.chain)
+      certPems.push(loaded.chain.chain.map((c) => c.toString()).join(''))
+      keyPems.push(loaded.key)
+    }
+  })
+  const keyTypes = serverChains.map((c) => c.keyType)
+  if (new Set(keyTypes).size !== keyTypes.length) {
+    issues.push({
+      path: 'tls.serverCertificates',
+      message: `holds two certificates of the same key type (${keyTypes.join(', ')}); give at most one RSA and one ECDSA`,
+    })
+  }
+
+  const cas = loadClientCas(tls.clientCa, now, issues)
+  const crlPems = tls.crl.enabled ? loadCrls(tls.crl.files, cas, now, issues, warnings) : []
+  if (!tls.crl.enabled && tls.crl.files.length > 0) {
+    warnings.push(
+      'tls.crl.files are set but tls.crl.enabled is false: client certificates are not checked for revocation',
+    )
+  }
+
+  const policy = {
+    minVersion: tls.minVersion,
+    maxVersion: 'TLSv1.3',
+    // Node splits TLS_* names into the TLS 1.3 suite list and the rest into the TLS 1.2 list.
+    ciphers: `${tls.ciphersuites}:${tls.ciphers}`,
+    ecdhCurve: tls.ecdhCurves,
+    honorCipherOrder: true,
+    sessionTimeout: tls.sessionTimeoutSeconds,
+    // Client-initiated renegotiation is a CPU-exhaustion vector and never needed by Thredd.
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+  } as const
+  checkPolicy(tls, policy, issues)
+
+  if (issues.length > 0) return { issues }
+
+  const secureContextOptions: SecureContextOptions = {
+    ...policy,
+    cert: certPems,
+    key: keyPems.map((k) => k.export({ type: 'pkcs8', format: 'pem' }) as string),
+    ca: cas.map((ca) => ca.cert.toString()),
+    ...(tls.crl.enabled ? { crl: crlPems } : {}),
+  }
+  // Last check: OpenSSL must accept the whole context as built.
+  try {
+    createSecureContext(secureContextOptions)
+  } catch (error) {
+    return {
+      issues: [{ path: 'tls', message: `OpenSSL refused the TLS settings: ${(error as Error).message}` }],
+    }
+  }
+
+  const hash = createHash('sha256')
+  for (const ca of cas) hash.update(ca.cert.raw)
+  for (const pem of crlPems) hash.update(pem)
+  hash.update(String(tls.crl.enabled))
+  return {
+    issues,
+    material: {
+      secureContextOptions,
+      serverChains,
+      trust: { cas, crlEnabled: tls.crl.enabled },
+      trustHash: hash.digest('hex'),
+      warnings,
+    },
+  }
+}
+
+function loadServerPair(
+  pair: { cert: string; key: string },
+  path: string,
+  now: Date,
+  issues: ConfigIssue[],
+  warnings: string[],
+): { chain: ServerChain; key: KeyObject } | undefined {
+  const certs = readCertificates(pair.cert, `${path}.cert`, issues)
+  const key = readPrivateKey(pair.key, `${path}.key`, issues)
+  if (!certs || !key) return undefined
+  const leaf = certs[0]!
+  let ok = true
+  if (!leaf.checkPrivateKey(key)) {
+    issues.push({ path: `${path}.key`, message: `does not match the certificate in ${pair.cert}` })
+    ok = false
+  }
+  for (let i = 0; i + 1 < certs.length; i++) {
+    const child = certs[i]!
+    const parent = certs[i + 1]!
+    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) {
+      issues.push({
+        path: `${path}.cert`,
+        message: `certificate #${i + 2} did not issue certificate #${i + 1}: the chain must be leaf first, then each issuer`,
+      })
+      ok = false
+    }
+  }
+  if (leaf.ca) {
+    issues.push({
+      path: `${path}.cert`,
+      message: 'the first certificate is a CA certificate, not a server certificate',
+    })
+    ok = false
+  }
+  if (leaf.validToDate < now) {
+    issues.push({
+      path: `${path}.cert`,
+      message: `the server certificate expired on ${leaf.validToDate.toISOString()}`,
+    })
+    ok = false
+  } else if (leaf.validFromDate > now) {
+    issues.push({
+      path: `${path}.cert`,
+      message: `the server certificate is not valid before ${leaf.validFromDate.toISOString()}`,
+    })
+    ok = false
+  }
+  const ekus = leaf.keyUsage
+  if (ekus && !ekus.includes('1.3.6.1.5.5.7.3.1')) {
+    issues.push({
+      path: `${path}.cert`,
+      message: 'the server certificate lacks the serverAuth extended key usage',
+    })
+    ok = false
+  }
+  const last = certs[certs.length - 1]!
+  if (certs.length === 1 && !isSelfSigned(last)) {
+    warnings.push(
+      `${path}.cert holds the leaf only: add the intermediate certificate, or clients that lack it (and SSL Labs) fail`,
+    )
+  }
+  if (!ok) return undefined
+  return { chain: { file: pair.cert, leaf, chain: certs, keyType: String(key.asymmetricKeyType) }, key }
+}
+
+function loadClientCas(files: readonly string[], now: Date, issues: ConfigIssue[]): CaEntry[] {
+  const cas: CaEntry[] = []
+  const seen = new Set<string>()
+  files.forEach((file, index) => {
+    const path = `tls.clientCa[${index}]`
+    for (const cert of readCertificates(file, path, issues) ?? []) {
+      if (seen.has(cert.fingerprint256)) continue
+      seen.add(cert.fingerprint256)
+      if (!cert.ca) {
+        issues.push({
+          path,
+          message: `${subjectLine(cert)} is not a CA certificate (basicConstraints CA:TRUE)`,
+        })
+        continue
+      }
+      if (cert.validToDate < now) {
+        issues.push({ path, message: `CA ${subjectLine(cert)} expired on ${cert.validToDate.toISOString()}` })
+        continue
+      }
+      cas.push({
+        cert,
+        file,
+        subjectDer: certificateSubjectDer(cert.raw),
+        selfSigned: isSelfSigned(cert),
+        crls: [],
+        revoked: false,
+      })
+    }
+  })
+  // No partial chains: each CA must lead to a self-signed root that is in the bundle too.
+  for (const ca of cas) {
+    if (!ca.selfSigned && !cas.some((other) => other !== ca && issuedBy(ca.cert, other.cert))) {
+      issues.push({
+        path: 'tls.clientCa',
+        message: `the issuer of ${subjectLine(ca.cert)} is not in the bundle: add the root CA (partial chains are not trusted)`,
+      })
+    }
+  }
+  if (cas.length > 0 && !cas.some((ca) => ca.selfSigned)) {
+    issues.push({ path: 'tls.clientCa', message: 'holds no self-signed root CA certificate' })
+  }
+  return cas
+}
+
+function loadCrls(
+  files: readonly string[],
+  cas: CaEntry[],
+  now: Date,
+  issues: ConfigIssue[],
+  warnings: string[],
+): string[] {
+  const pems: string[] = []
+  if (files.length === 0) {
+    issues.push({ path: 'tls.crl.files', message: 'is empty but tls.crl.enabled is true' })
+    return pems
+  }
+  files.forEach((file, index) => {
+    const path = `tls.crl.files[${index}]`
+    const text = readText(file, path, issues)
+    if (text === undefined) return
+    const blocks = splitPem(text).filter((b) => b.label === 'X509 CRL')
+    if (blocks.length === 0) issues.push({ path, message: `${file} holds no PEM "X509 CRL" block` })
+    for (const block of blocks) {
+      let crl: CrlInfo
+      try {
+        crl = parseCrl(block.der)
+      } catch (error) {
+        issues.push({ path, message: `a CRL in ${file} cannot be parsed: ${(error as Error).message}` })
+        continue
+      }
+      const issuer = cas.find((ca) => ca.subjectDer.equals(crl.issuerDer))
+      if (!issuer) {
+        issues.push({ path, message: `a CRL in ${file} is issued by a CA that is not in tls.clientCa` })
+        continue
+      }
+      if (!verifyCrlSignature(crl, issuer.cert.publicKey)) {
+        issues.push({
+          path,
+          message: `the CRL of ${subjectLine(issuer.cert)} in ${file} has an invalid signature`,
+        })
+        continue
+      }
+      if (crl.nextUpdate && crl.nextUpdate < now) {
+        warnings.push(
+          `the CRL of ${subjectLine(issuer.cert)} (${file}) expired on ${crl.nextUpdate.toISOString()}: its clients are refused with crl_expired until a fresh CRL is loaded`,
+        )
+      }
+      issuer.crls.push(crl)
+      pems.push(toPem(block.der, 'X509 CRL'))
+    }
+  })
+  // OpenSSL with CRL checking refuses every client whose chain has a CA without a CRL.
+  for (const ca of cas) {
+    if (ca.crls.length === 0) {
+      issues.push({
+        path: 'tls.crl.files',
+        message: `no CRL for CA ${subjectLine(ca.cert)}: with CRL checking on, every CA in tls.clientCa needs one`,
+      })
+    }
+  }
+  for (const ca of cas) {
+    const parent = cas.find((other) => other !== ca && issuedBy(ca.cert, other.cert))
+    if (parent?.crls.some((crl) => crl.revokedSerials.has(ca.cert.serialNumber))) ca.revoked = true
+  }
+  return pems
+}
+
+function checkPolicy(
+  tls: TlsConfig,
+  policy: { ciphers: string; ecdhCurve: string },
+  issues: ConfigIssue[],
+): void {
+  try {
+    createSecureContext({ ciphers: policy.ciphers })
+  } catch {
+    issues.push({
+      path: 'tls.ciphers',
+      message: 'OpenSSL accepts none of these cipher suites (or tls.ciphersuites)',
+    })
+  }
+  try {
+    createSecureContext({ ecdhCurve: policy.ecdhCurve })
+  } catch {
+    issues.push({
+      path: 'tls.ecdhCurves',
+      message: `OpenSSL does not know one of the groups "${tls.ecdhCurves}"`,
+    })
+  }
+}
+
+function readText(file: string, path: string, issues: ConfigIssue[]): string | undefined {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    issues.push({
+      path,
+      message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    })
+    return undefined
+  }
+}
+
+function readCertificates(file: string, path: string, issues: ConfigIssue[]): X509Certificate[] | undefined {
+  const text = readText(file, path, issues)
+  if (text === undefined) return undefined
+  const blocks = splitPem(text).filter((b) => b.label === 'CERTIFICATE')
+  if (blocks.length === 0) {
+    issues.push({ path, message: `${file} holds no PEM certificate` })
+    return undefined
+  }
+  const certs: X509Certificate[] = []
+  for (const [i, block] of blocks.entries()) {
+    try {
+      certs.push(new X509Certificate(block.der))
+    } catch {
+      issues.push({ path, message: `certificate #${i + 1} in ${file} cannot be parsed` })
+      return undefined
+    }
+  }
+  return certs
+}
+
+function readPrivateKey(file: string, path: string, issues: ConfigIssue[]): KeyObject | undefined {
+  const text = readText(file, path, issues)
+  if (text === undefined) return undefined
+  if (/ENCRYPTED/.test(text)) {
+    issues.push({
+      path,
+      message: `${file} holds an encrypted key; give an unencrypted key on a protected volume`,
+    })
+    return undefined
+  }
+  try {
+    return createPrivateKey(text)
+  } catch {
+    // Never quote the file: it is key material.
+    issues.push({ path, message: `${file} holds no readable PEM private key` })
+    return undefined
+  }
+}
+
+export function isSelfSigned(cert: X509Certificate): boolean {
+  return cert.checkIssued(cert) && cert.verify(cert.publicKey)
+}
+
+export function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
+  return child.checkIssued(parent) && child.verify(parent.publicKey)
+}
+
+/** One-line subject for messages: "CN=Thredd Issuing CA, O=Thredd". */
+export function subjectLine(cert: X509Certificate): string {
+  return cert.subject.split('\n').join(', ')
+}
