@@ -86,7 +86,35 @@ export function validateConfig(
     // One message per field: the first is the most specific (anyOf branches come later).
     if (!byPath.has(issue.path)) byPath.set(issue.path, issue)
   }
+  for (const issue of pemInPathFields(value, ConfigSchema, ''))
+    if (!byPath.has(issue.path)) byPath.set(issue.path, issue)
   return { config: value, issues: [...byPath.values()] }
+}
+
+/** File-path fields holding PEM text: refused, and never echoed (it may be a private key). */
+function pemInPathFields(value: unknown, schema: TSchema, path: string): ConfigIssue[] {
+  const node = schema as {
+    type?: string
+    properties?: Record<string, TSchema>
+    items?: TSchema
+    [FILE_PATH]?: boolean
+  }
+  if (node[FILE_PATH] && typeof value === 'string' && looksLikePem(value)) {
+    return [{ path, message: 'must be a file path; it holds PEM text (keep certificates and keys in files)' }]
+  }
+  if (node.type === 'array' && node.items && Array.isArray(value)) {
+    return value.flatMap((item, i) => pemInPathFields(item, node.items!, `${path}[${i}]`))
+  }
+  if (node.type === 'object' && node.properties && value && typeof value === 'object') {
+    return Object.entries(node.properties).flatMap(([key, child]) =>
+      pemInPathFields((value as Record<string, unknown>)[key], child, path ? `${path}.${key}` : key),
+    )
+  }
+  return []
+}
+
+export function looksLikePem(text: string): boolean {
+  return text.includes('-----BEGIN') || text.includes('\n')
 }
 
 interface SchemaError {
@@ -149,7 +177,7 @@ function resolveFilePaths(value: unknown, schema: TSchema, baseDir: string): unk
     items?: TSchema
     [FILE_PATH]?: boolean
   }
-  if (node[FILE_PATH] && typeof value === 'string') return resolve(baseDir, value)
+  if (node[FILE_PATH] && typeof value === 'string' && !looksLikePem(value)) return resolve(baseDir, value)
   if (node.type === 'array' && node.items && Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = resolveFilePaths(value[i], node.items, baseDir)
   } else if (node.type === 'object' && node.properties && value && typeof value === 'object') {

@@ -1,0 +1,71 @@
+/**
+ * `npm start` (the demo) on its fixed ports: the dev PKI, the gateway on 127.0.0.1:8443 and the
+ * reference host behind it, checked with curl and openssl as the README says.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli, runTool, type CliRun } from '../support/cli.ts'
+
+let demo: CliRun
+
+beforeAll(async () => {
+  demo = runCli(['demo'])
+  await demo.waitFor('ehi-gateway demo is running', 30_000)
+}, 40_000)
+afterAll(async () => {
+  demo.child.kill('SIGINT')
+  await demo.exited
+})
+
+const base = [
+  '-sS',
+  '--cacert',
+  'certs/dev/server-root-ca.pem',
+  '-H',
+  'content-type: text/xml',
+  '--data-binary',
+  '@test/fixtures/ehi/auth-0100.xml',
+  '-w',
+  '\n%{http_code}',
+]
+
+describe('the demo', () => {
+  it('answers curl without a client certificate with 400', async () => {
+    const res = await runTool('curl', [...base, 'https://127.0.0.1:8443/ehi'])
+    expect(res.stdout.trim().split('\n').pop()).toBe('400')
+    expect(res.stdout).toContain('No required SSL certificate was sent')
+  })
+
+  it("answers curl with the dev client certificate with 200 and the reference host's approval", async () => {
+    const res = await runTool('curl', [
+      ...base,
+      '--cert',
+      'certs/dev/thredd-client.pem',
+      '--key',
+      'certs/dev/thredd-client.key',
+      'https://127.0.0.1:8443/ehi',
+    ])
+    expect(res.stdout.trim().split('\n').pop()).toBe('200')
+    expect(res.stdout).toContain('<Responsestatus>00</Responsestatus>')
+    expect(res.stdout).toContain('<Acknowledgement>1</Acknowledgement>')
+  })
+
+  it('passes the openssl s_client view Thredd asks for', async () => {
+    const res = await runTool('openssl', [
+      's_client',
+      '-connect',
+      '127.0.0.1:8443',
+      '-CAfile',
+      'certs/dev/server-root-ca.pem',
+    ])
+    const out = res.stdout + res.stderr
+    expect(out.match(/^verify return:1$/gm)).toHaveLength(3)
+    expect(out).toMatch(/ 1 s:.*Dev Server Issuing CA/)
+    const names = out.slice(out.indexOf('Acceptable client certificate CA names'))
+    expect(names).toContain('Thredd Dev Root CA - G1')
+    expect(names).toContain('Thredd Dev Issuing CA - G1')
+  })
+
+  it('prints the commands to try', () => {
+    expect(demo.stdout()).toContain('curl -sS --cacert')
+  })
+})

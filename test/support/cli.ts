@@ -1,0 +1,82 @@
+/** Runs the ehi-gateway CLI as a child process with the same Node.js, bounded in time. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+
+export const ROOT = join(import.meta.dirname, '..', '..')
+export const MAIN = join(ROOT, 'src', 'cli', 'main.ts')
+
+export interface CliRun {
+  child: ChildProcess
+  stdout: () => string
+  stderr: () => string
+  /** Resolves with the exit code (null after a signal). */
+  exited: Promise<number | null>
+  /** Resolves once stdout or stderr contains `text`; rejects after `timeoutMs`. */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>
+}
+
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): CliRun {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()))
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  killer.unref()
+  void exited.then(() => clearTimeout(killer))
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(text, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const matches = () => (typeof text === 'string' ? (out + err).includes(text) : text.test(out + err))
+        const timer = setInterval(() => {
+          if (matches()) {
+            clearInterval(timer)
+            clearTimeout(limit)
+            resolve()
+          }
+        }, 25)
+        const limit = setTimeout(() => {
+          clearInterval(timer)
+          reject(new Error(`timed out waiting for ${String(text)}\nstdout:\n${out}\nstderr:\n${err}`))
+        }, timeoutMs)
+        void exited.then(() => {
+          if (!matches()) {
+            clearInterval(timer)
+            clearTimeout(limit)
+            reject(new Error(`process exited before ${String(text)}\nstdout:\n${out}\nstderr:\n${err}`))
+          }
+        })
+      })
+    },
+  }
+}
+
+/** Runs a command to completion and returns its output (for curl and openssl). */
+export function runTool(
+  command: string,
+  args: string[],
+  input = '',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+    child.stdin.end(input)
+  })
+}
