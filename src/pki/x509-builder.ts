@@ -326,10 +326,14 @@ function ipBytes(ip: string): string {
   const family = isIP(ip)
   if (family === 4) return String.fromCharCode(...ip.split('.').map(Number))
   if (family === 6) {
-    const [head = '', tail = ''] = ip.split('::')
+    // The URL parser canonicalises IPv6, including a dotted IPv4 tail (::ffff:192.0.2.1).
+    const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1)
+    const [head = '', tail = ''] = canonical.split('::')
     const h = head ? head.split(':') : []
     const t = tail ? tail.split(':') : []
-    const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h
+    const groups = canonical.includes('::')
+      ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t]
+      : h
     return groups.map((g) => String.fromCharCode(parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff)).join('')
   }
   throw new Error(`invalid IP address in SAN: ${ip}`)

@@ -24,7 +24,7 @@ export function newTraceparent(): string {
 
 export function traceparentFor(inbound: string | string[] | undefined): string {
   const value = Array.isArray(inbound) ? inbound[0] : inbound
-  return value && isValidTraceparent(value.trim().toLowerCase())
-    ? value.trim().toLowerCase()
-    : newTraceparent()
+  // Upper-case hex is invalid per the spec, so it is replaced, not repaired.
+  const trimmed = value?.trim()
+  return trimmed && isValidTraceparent(trimmed) ? trimmed : newTraceparent()
 }

@@ -16,9 +16,13 @@ export interface CliRun {
 }
 
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): CliRun {
+  // The child sees no EHI_GATEWAY_* setting from the developer's shell, only the test's own.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('EHI_GATEWAY_')),
+  )
   const child = spawn(process.execPath, [MAIN, ...args], {
     cwd,
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

@@ -197,6 +197,28 @@ export function buildTestPki(dir: string, now = Date.now()): TestPki {
     extKeyUsage: ['serverAuth'],
     san: { dns: ['localhost'], ip: ['127.0.0.1', '::1'] },
   })
+  const serverRsaKey = generateKeyPair({ type: 'rsa', bits: 2048 })
+  const serverRsaLeaf = createCertificate({
+    subject: [{ type: 'CN', value: 'localhost' }],
+    publicKey: serverRsaKey.publicKey,
+    issuer: { certDer: serverIssuing.der, key: serverIssuing.key },
+    ...window,
+    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    extKeyUsage: ['serverAuth'],
+    san: { dns: ['localhost'], ip: ['127.0.0.1', '::1'] },
+  })
+  write('server-rsa-chain.pem', serverRsaLeaf.pem + serverIssuing.pem)
+  write('server-rsa.key', keyPem(serverRsaKey.privateKey))
+  const expiredServer = createCertificate({
+    subject: [{ type: 'CN', value: 'localhost' }],
+    publicKey: serverKey.publicKey,
+    issuer: { certDer: serverIssuing.der, key: serverIssuing.key },
+    notBefore: new Date(now - 10 * DAY),
+    notAfter: new Date(now - DAY),
+    extKeyUsage: ['serverAuth'],
+  })
+  write('server-expired-chain.pem', expiredServer.pem + serverIssuing.pem)
+  write('server-wrong-order.pem', serverIssuing.pem + serverLeaf.pem)
   write('server-root-ca.pem', serverRoot.pem)
   write('server-chain.pem', serverLeaf.pem + serverIssuing.pem)
   write('server-leaf-only.pem', serverLeaf.pem)

@@ -81,7 +81,11 @@ describe('parseSubjectAltNames', () => {
   it.each([
     // Since CVE-2021-44532 node JSON-quotes values that contain the separator.
     { name: 'a quoted value with a literal ", "', text: 'DNS:"a, b", DNS:c', dns: ['a, b', 'c'] },
-    { name: 'a quoted value with \\u002c (as node prints it)', text: 'DNS:"a\\u002c b", DNS:c', dns: ['a, b', 'c'] },
+    {
+      name: 'a quoted value with \\u002c (as node prints it)',
+      text: 'DNS:"a\\u002c b", DNS:c',
+      dns: ['a, b', 'c'],
+    },
     { name: 'a quoted value with an escaped quote', text: 'DNS:"a\\"b", DNS:c', dns: ['a"b', 'c'] },
     { name: 'a quoted value last', text: 'DNS:c, DNS:"x, DNS:evil"', dns: ['c', 'x, DNS:evil'] },
   ])('reads $name as one name', ({ text, dns }) => {

@@ -86,7 +86,13 @@ export function makeLeaf(signer: TestCert, options: IssueOptions = {}): TestCert
 
 export function makeCrl(
   ca: TestCert,
-  options: { revoked?: Buffer[]; thisUpdate?: Date; nextUpdate?: Date; hash?: HashName; key?: KeyObject } = {},
+  options: {
+    revoked?: Buffer[]
+    thisUpdate?: Date
+    nextUpdate?: Date
+    hash?: HashName
+    key?: KeyObject
+  } = {},
 ): Buffer {
   return createCrl({
     issuer: { certDer: ca.der, key: options.key ?? ca.key },
