@@ -6,6 +6,7 @@ import {
   CONFIG_REFERENCE_START,
   renderConfigReference,
   renderJsonSchema,
+  renderMetrics,
   renderReasonCodes,
   replaceSection,
 } from '../src/docs/render-docs.ts'
@@ -13,6 +14,7 @@ import {
 const root = join(import.meta.dirname, '..')
 writeFileSync(join(root, 'config', 'ehi-gateway.schema.json'), renderJsonSchema())
 writeFileSync(join(root, 'docs', 'reason-codes.md'), renderReasonCodes())
+writeFileSync(join(root, 'docs', 'metrics.md'), renderMetrics())
 const readme = join(root, 'README.md')
 writeFileSync(
   readme,

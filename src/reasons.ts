@@ -6,7 +6,7 @@
  * this table and a test fails when the two drift.
  */
 
-export type Stage = 'accept' | 'tls' | 'identity' | 'http' | 'upstream'
+export type Stage = 'accept' | 'tls' | 'identity' | 'http' | 'ehi' | 'upstream'
 
 export interface ReasonInfo {
   readonly stage: Stage
@@ -21,6 +21,17 @@ export const REASONS = {
     stage: 'accept',
     status: 0,
     message: 'The source address is not in the allowlist; the TCP connection is closed before TLS.',
+  },
+
+  too_many_connections: {
+    stage: 'accept',
+    status: 0,
+    message: 'The gateway is at limits.maxConnections; the TCP connection is closed before TLS.',
+  },
+  too_many_connections_from_ip: {
+    stage: 'accept',
+    status: 0,
+    message: 'The source address is at limits.maxConnectionsPerIp; the TCP connection is closed before TLS.',
   },
 
   // tls: the TLS handshake itself failed, so no HTTP answer can be sent
@@ -125,12 +136,35 @@ export const REASONS = {
     status: 405,
     message: 'EHI endpoints accept POST only.',
   },
-  body_too_large: {
-    stage: 'http',
-    status: 413,
-    message: 'The request body is larger than the configured limit.',
-  },
   bad_request: { stage: 'http', status: 400, message: 'The HTTP request is malformed.' },
+  request_timeout: {
+    stage: 'http',
+    status: 408,
+    message:
+      'The client did not send complete headers within limits.headersTimeoutMs, or the whole request within limits.requestTimeoutMs (slow-loris); the connection is closed.',
+  },
+  shutting_down: {
+    stage: 'http',
+    status: 503,
+    message: 'The gateway is draining for shutdown; Thredd resends.',
+  },
+
+  // ehi: the body is not an EHI message the gateway can route; it is not forwarded
+  ehi_malformed: {
+    stage: 'ehi',
+    status: 400,
+    message: 'The body is not a well-formed EHI message (see the log line for what is wrong).',
+  },
+  ehi_unsupported_media_type: {
+    stage: 'ehi',
+    status: 400,
+    message: 'The Content-Type is not application/xml, text/xml or application/json in UTF-8.',
+  },
+  ehi_too_large: {
+    stage: 'ehi',
+    status: 400,
+    message: 'The body is larger than the configured limit (routes.bodyLimitBytes).',
+  },
 
   // upstream: the internal host could not give an answer
   host_unreachable: {
@@ -152,6 +186,16 @@ export const REASONS = {
     stage: 'upstream',
     status: 502,
     message: 'Forwarding to the internal host failed.',
+  },
+  host_nonconforming: {
+    stage: 'upstream',
+    status: 502,
+    message: 'The internal host answered in a shape Thredd does not accept (ehi.hostAnswerCheck is replace).',
+  },
+  deadline_passed: {
+    stage: 'upstream',
+    status: 504,
+    message: "The message's deadline had passed before it could be forwarded; it was not sent to the host.",
   },
   internal_error: {
     stage: 'http',

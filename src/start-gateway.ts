@@ -1,24 +1,44 @@
 /**
  * The public entry point used by the CLI and the tests: starts the data plane (and, in demo
- * mode, the embedded reference host) from a compiled runtime, and returns a handle to stop it.
+ * mode, the embedded reference host) from a compiled runtime, with its control plane (admin
+ * server, readiness, reload) unless a cluster primary runs that, and returns a handle to reload,
+ * drain and stop it.
  */
-import type { AddressInfo } from 'node:net'
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net'
+import { randomBytes } from 'node:crypto'
 import type { Server as TlsServer } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
-import { Registry } from 'prom-client'
-import type { GateState } from './accept/connection-gate.ts'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import type { LoadOptions } from './config/load-config.ts'
+import type { EhiMode } from './ehi/classify-ehi-message.ts'
 import { buildGateway } from './gateway/build-gateway.ts'
 import type { Runtime } from './gateway/compile-runtime.ts'
+import type { LiveState } from './gateway/ehi-route.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { createMetrics } from './observability/metrics.ts'
+import {
+  startControlPlane,
+  type ApplyResult,
+  type ControlPlane,
+  type ReloadResult,
+  type ReloadTrigger,
+} from './operate/control-plane.ts'
+import type { Check } from './admin/readiness.ts'
 import { startReferenceHost, type ReferenceHost } from './reference-host/reference-host.ts'
 import { subjectLine } from './tls/tls-material.ts'
 import { createHostClient } from './upstream/host-client.ts'
 
 export interface StartOptions {
   runtime: Runtime
+  /** Where a reload reads the configuration again (the config file and environment). */
+  source?: LoadOptions
   logger?: Logger
+  /** Data-plane metrics (and the process metrics when processMetrics). */
   registry?: Registry
+  /** Run the control plane in this process (admin server, readiness, reload, file watch). */
+  controlPlane?: boolean
+  /** Register the default Node.js process metrics (off in tests, which share a process). */
+  processMetrics?: boolean
 }
 
 export interface RunningGateway {
@@ -27,13 +47,30 @@ export interface RunningGateway {
   readonly port: number
   readonly app: FastifyInstance
   readonly registry: Registry
+  /** Control-plane metrics (reloads, material, readiness), when this process runs it. */
+  readonly controlRegistry: Registry | undefined
   readonly logger: Logger
   readonly referenceHost: ReferenceHost | undefined
+  /** Port of the admin server, when this process runs it. */
+  readonly adminPort: number | undefined
+  runtime(): Runtime
+  readiness(): Check[]
+  /** Reloads from the config source: validated as a whole, applied atomically, or refused. */
+  reload(trigger?: ReloadTrigger): Promise<ReloadResult>
   /**
-   * Swaps in a new compiled runtime for new connections: the TLS context (certificates, trust,
-   * CRLs) and the decisions (allowlist, identity policy). Open connections keep theirs.
+   * Swaps in a validated runtime for new connections: the TLS context (certificates, trust,
+   * CRLs), the decisions (allowlist, identity policy) and the EHI settings. Open connections
+   * keep their TLS session; requests in flight finish with the state they started with.
    */
-  applyRuntime(next: Runtime): void
+  applyRuntime(next: Runtime): ApplyResult
+  /** Replaces the session-ticket key (48 random bytes); a cluster primary shares one key with all workers. */
+  setTicketKeys(keys: Buffer): void
+  /**
+   * Graceful stop: readiness turns false, the listener stops accepting, requests in flight get
+   * `timeoutMs` to finish (new requests on open connections are answered 503), then every
+   * connection is closed.
+   */
+  drain(timeoutMs?: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -42,16 +79,53 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const { config } = runtime
   const logger = options.logger ?? createLogger(config.log)
   const registry = options.registry ?? new Registry()
+  if (options.processMetrics) collectDefaultMetrics({ register: registry })
   const metrics = createMetrics(registry)
 
   // The reference host starts first so the gateway's upstream is there when traffic arrives.
   const referenceHost = config.referenceHost.enabled
-    ? await startReferenceHost({ host: config.referenceHost.host, port: config.referenceHost.port })
+    ? await startReferenceHost({
+        host: config.referenceHost.host,
+        port: config.referenceHost.port,
+        mode: config.ehi.defaultMode as EhiMode,
+        behaviour: config.referenceHost.behaviour,
+      })
     : undefined
 
-  const host = createHostClient(config.upstream)
-  let state: GateState = runtime.gate
-  const app = buildGateway({ runtime, state: () => state, host, logger, metrics })
+  let live: LiveState = { runtime, host: createHostClient(config.upstream) }
+  let draining = false
+  let inFlight = 0
+  // Open connections with what drain needs: has it served a request, is one in flight now.
+  const connections = new Map<Socket, { served: number; busy: boolean }>()
+  const tracker = {
+    started(socket: Socket) {
+      inFlight++
+      const state = connections.get(socket)
+      if (state) state.busy = true
+    },
+    finished(socket: Socket) {
+      inFlight--
+      const state = connections.get(socket)
+      if (state) {
+        state.busy = false
+        state.served++
+      }
+    },
+  }
+  const app = buildGateway({ live: () => live, draining: () => draining, logger, metrics, tracker })
+  // Accepted connections still in their TLS handshake: drain waits for them too (they were
+  // accepted; their request gets an answer), bounded by the handshake timeout.
+  const handshaking = new Set<Socket>()
+  app.server.on('connection', (raw: Socket) => {
+    if (raw.destroyed) return
+    handshaking.add(raw)
+    raw.once('close', () => handshaking.delete(raw))
+  })
+  app.server.on('secureConnection', (socket: Socket & { _parent?: Socket }) => {
+    if (socket._parent) handshaking.delete(socket._parent)
+    connections.set(socket, { served: 0, busy: false })
+    socket.once('close', () => connections.delete(socket))
+  })
   try {
     await app.listen({
       host: config.listen.host,
@@ -59,45 +133,144 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       listenTextResolver: () => 'listening',
     })
   } catch (error) {
-    await host.close()
+    await live.host.close()
     await referenceHost?.close()
     throw error
   }
+  const server = app.server as unknown as TlsServer & {
+    closeIdleConnections(): void
+    closeAllConnections(): void
+  }
+  // Session tickets: one random key, replaced on a schedule (by the primary in cluster mode, so
+  // every worker can resume every ticket). Resumed sessions are re-checked like any other.
+  let ticketKeys: Buffer = randomBytes(48)
+  server.setTicketKeys(ticketKeys)
+  const setTicketKeys = (keys: Buffer) => {
+    ticketKeys = keys
+    server.setTicketKeys(keys)
+  }
+  const ticketRotation =
+    (options.controlPlane ?? true)
+      ? setInterval(() => setTicketKeys(randomBytes(48)), config.tls.ticketKeyRotationMinutes * 60_000)
+      : undefined
+  ticketRotation?.unref()
   const address = app.server.address() as AddressInfo
   const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  logPosture(logger, runtime, address.port)
+
+  function applyRuntime(next: Runtime): ApplyResult {
+    const previous = live
+    const upstreamChanged =
+      JSON.stringify(previous.runtime.config.upstream) !== JSON.stringify(next.config.upstream)
+    server.setSecureContext(next.material.secureContextOptions)
+    // A new context gets new random ticket keys; keep the shared one (the primary rotates it).
+    server.setTicketKeys(ticketKeys)
+    // One assignment: a request reads either the old state or the new one, never a mix.
+    live = { runtime: next, host: upstreamChanged ? createHostClient(next.config.upstream) : previous.host }
+    logger.level = next.config.log.level
+    // Requests already holding the old client finish on it; close() waits for them.
+    if (upstreamChanged) void previous.host.close()
+    return { ok: true, problems: [] }
+  }
+
+  let control: ControlPlane | undefined
+  const controlRegistry = (options.controlPlane ?? true) ? new Registry() : undefined
+  if (controlRegistry) {
+    control = await startControlPlane({
+      runtime,
+      source: options.source,
+      logger,
+      registry: controlRegistry,
+      dataMetrics: () => registry.metrics(),
+      contentType: registry.contentType,
+      apply: async (next) => {
+        const result = applyRuntime(next)
+        // New trust, new ticket key: no ticket from before the reload resumes.
+        setTicketKeys(randomBytes(48))
+        return result
+      },
+    })
+  }
+  logPosture(logger, runtime, address.port, control?.adminPort)
+
+  let drained: Promise<void> | undefined
+  async function drain(timeoutMs = config.shutdown.drainTimeoutMs): Promise<void> {
+    drained ??= (async () => {
+      draining = true
+      control?.setDraining()
+      logger.info(
+        { event: 'draining', inFlight, timeoutMs },
+        'draining: no new connections, finishing requests in flight',
+      )
+      // Stop accepting only. http.Server#close() would also close "idle" connections, and a
+      // connection whose handshake just finished is idle while its request is on the wire:
+      // closing it would drop a request the gateway had accepted.
+      const listenerClosed = new Promise<void>((resolve) =>
+        NetServer.prototype.close.call(server, () => resolve()),
+      )
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        // Kept-alive connections between requests are closed; a fresh connection gets its
+        // request answered (503 shutting_down, or its result if admitted before) and closes.
+        for (const [socket, state] of connections) if (!state.busy && state.served > 0) socket.end()
+        const pending =
+          handshaking.size +
+          [...connections.values()].filter((state) => state.busy || state.served === 0).length
+        if ((inFlight === 0 && pending === 0) || Date.now() >= deadline) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      if (inFlight > 0)
+        logger.warn(
+          { event: 'drain_timeout', inFlight },
+          'drain deadline reached: closing connections with requests in flight',
+        )
+      server.closeAllConnections()
+      for (const socket of connections.keys()) socket.destroy()
+      await listenerClosed
+      await app.close()
+      await live.host.close()
+      await referenceHost?.close()
+      await control?.close()
+      if (ticketRotation) clearInterval(ticketRotation)
+      logger.info({ event: 'stopped' }, 'stopped')
+    })()
+    return drained
+  }
 
   return {
     origin: `https://${hostPart}:${address.port}`,
     port: address.port,
     app,
     registry,
+    controlRegistry,
     logger,
     referenceHost,
-    applyRuntime(next) {
-      // Both swaps happen in one tick, so no connection sees the new context with old decisions.
-      ;(app.server as unknown as TlsServer).setSecureContext(next.material.secureContextOptions)
-      state = next.gate
+    adminPort: control?.adminPort,
+    runtime: () => live.runtime,
+    readiness: () => control?.readiness() ?? [],
+    reload: (trigger = 'api') => {
+      if (!control) return Promise.reject(new Error('this process does not run the control plane'))
+      return control.reload(trigger)
     },
-    async close() {
-      await app.close()
-      await host.close()
-      await referenceHost?.close()
-    },
+    applyRuntime,
+    setTicketKeys,
+    drain,
+    close: () => drain(0),
   }
 }
 
 /** One startup line with the effective security posture, then one per warning. */
-function logPosture(logger: Logger, runtime: Runtime, port: number): void {
+function logPosture(logger: Logger, runtime: Runtime, port: number, adminPort: number | undefined): void {
   const { config, material } = runtime
   logger.info(
     {
       event: 'started',
       port,
+      adminPort,
       upstream: config.upstream.url,
       tls: {
         versions: `${config.tls.minVersion}..TLSv1.3`,
         ciphers: material.secureContextOptions.ciphers,
+        groups: config.tls.ecdhCurves,
         serverCertificates: material.serverChains.map((c) => ({
           subject: subjectLine(c.leaf),
           keyType: c.keyType,

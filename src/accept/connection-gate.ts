@@ -29,6 +29,10 @@ export interface ConnectionInfo {
   protocol: string | null
   resumed: boolean
   handshakeMs: number
+  /** performance.now() at TCP accept: Thredd's timer for the first message starts about then. */
+  acceptedAt: number | undefined
+  /** Requests seen on this connection so far (mutable). */
+  requests: number
 }
 
 export type ConnectionVerdict = ConnectionInfo &
@@ -47,6 +51,8 @@ export interface GateDeps {
   metrics: Metrics
   /** How long a refused connection may stay open waiting for its request (http mode). */
   refusedIdleMs: number
+  /** Open connections allowed per source address; more are closed before TLS. */
+  maxConnectionsPerIp: number
 }
 
 type GatedSocket = TLSSocket & { [kVerdict]?: ConnectionVerdict; _parent?: RawSocket }
@@ -58,6 +64,7 @@ export function verdictOf(socket: Socket): ConnectionVerdict | undefined {
 
 export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
   const { logger, metrics } = deps
+  const perIp = new Map<string, number>()
 
   // Runs before the TLS layer wraps the socket, so a refused address costs no TLS work.
   server.prependListener('connection', (raw: RawSocket) => {
@@ -68,8 +75,29 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
       refuse('ip_not_allowed', { address, port: raw.remotePort })
       return
     }
+    const key = address ?? ''
+    const open = (perIp.get(key) ?? 0) + 1
+    if (open > deps.maxConnectionsPerIp) {
+      raw[kRefused] = true
+      raw.destroy()
+      refuse('too_many_connections_from_ip', { address, port: raw.remotePort })
+      return
+    }
+    perIp.set(key, open)
     raw[kAcceptedAt] = performance.now()
     metrics.connectionsAccepted.inc()
+    if (logger.isLevelEnabled('debug'))
+      logger.debug(
+        { event: 'connection_accepted', peer: { address, port: raw.remotePort } },
+        'connection accepted',
+      )
+    metrics.connectionsOpen.inc()
+    raw.once('close', () => {
+      metrics.connectionsOpen.dec()
+      const left = (perIp.get(key) ?? 1) - 1
+      if (left <= 0) perIp.delete(key)
+      else perIp.set(key, left)
+    })
   })
 
   // Prepended so it runs before the HTTP layer attaches to the socket.
@@ -86,6 +114,8 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
       protocol: socket.getProtocol(),
       resumed,
       handshakeMs,
+      acceptedAt,
+      requests: 0,
     }
     let peer: PeerVerdict
     try {
@@ -102,7 +132,10 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
     }
     const verdict: ConnectionVerdict = { ...info, ...peer }
     socket[kVerdict] = verdict
-    if (verdict.allow) return
+    if (verdict.allow) {
+      metrics.clientCertificateExpiry.set(verdict.peer.identity.notAfter / 1000)
+      return
+    }
 
     const identity = 'identity' in peer ? peer.identity : undefined
     refuse(

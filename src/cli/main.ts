@@ -6,10 +6,13 @@
  */
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/config-issues.ts'
-import { certsDev } from './certs-command.ts'
+import { CERTS_TOOLS_USAGE, certsDev, certsToolCommand } from './certs-command.ts'
+import { CHECK_USAGE, checkCommand } from './check-command.ts'
 import { demo } from './demo-command.ts'
-import { packageRoot, packageVersion } from './package-root.ts'
+import { packageRoot, packageVersion } from '../package-info.ts'
 import { serve } from './serve-command.ts'
+import { VERIFY_CONFIG_USAGE, verifyConfigCommand } from './verify-config-command.ts'
+import { simulate, SIMULATE_USAGE, UsageError } from './simulate-command.ts'
 import { join } from 'node:path'
 
 const USAGE = `Usage: ehi-gateway <command> [options]
@@ -21,6 +24,7 @@ Commands:
                                the embedded reference EHI host behind it (what \`npm start\` runs).
   certs dev [--out DIR] [--force]
                                Generate the dev PKI (default DIR: certs/dev).
+${CERTS_TOOLS_USAGE}${CHECK_USAGE}${VERIFY_CONFIG_USAGE}${SIMULATE_USAGE}
   --version, --help
 
 Exit codes: 0 ok, 1 failure at run time, 2 invalid configuration or usage.
@@ -40,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       return -1
     case 'certs': {
       const [sub, ...args] = rest
+      if (sub === 'inspect' || sub === 'csr') return certsToolCommand(sub, args)
       if (sub !== 'dev') {
         process.stderr.write(`Unknown certs command ${JSON.stringify(sub ?? '')}\n\n${USAGE}`)
         return 2
@@ -51,6 +56,22 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(certsDev(values.out ?? join(packageRoot(), 'certs', 'dev'), values.force))
       return 0
     }
+    case 'simulate':
+      try {
+        return await simulate(
+          rest,
+          (text) => process.stdout.write(text),
+          (line) => process.stderr.write(`${line}\n`),
+        )
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error
+        process.stderr.write(`${error.message}\n\nUsage:\n${SIMULATE_USAGE}\n`)
+        return 2
+      }
+    case 'check':
+      return checkCommand(rest)
+    case 'verify-config':
+      return verifyConfigCommand(rest)
     case '--version':
     case '-v':
       process.stdout.write(`${packageVersion()}\n`)

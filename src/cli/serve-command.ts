@@ -1,24 +1,38 @@
 /**
  * `ehi-gateway serve`: load the config (file and environment), refuse to start on any problem,
- * run until SIGTERM or SIGINT, then close.
+ * then run until SIGTERM or SIGINT. SIGHUP reloads. With several workers, the cluster primary
+ * supervises them (src/cluster/).
  */
+import cluster from 'node:cluster'
+import { availableParallelism } from 'node:os'
+import type { LoadOptions } from '../config/load-config.ts'
 import { loadRuntime } from '../gateway/compile-runtime.ts'
+import { runPrimary } from '../cluster/primary.ts'
+import { runWorker } from '../cluster/worker.ts'
 import { startGateway, type RunningGateway } from '../start-gateway.ts'
 
-export async function serve(configFile: string | undefined): Promise<RunningGateway> {
-  const runtime = loadRuntime({ file: configFile })
-  const gateway = await startGateway({ runtime })
+export async function serve(configFile: string | undefined): Promise<void> {
+  const source: LoadOptions = { file: configFile }
+  if (cluster.isWorker) return runWorker(source)
+  const runtime = loadRuntime(source)
+  const workers = runtime.config.workers === 0 ? availableParallelism() : runtime.config.workers
+  if (workers > 1) return runPrimary(runtime, source, workers)
+  const gateway = await startGateway({ runtime, source, processMetrics: true })
   installSignalHandlers(gateway)
-  return gateway
 }
 
+/** SIGTERM/SIGINT drain then exit 0 (a second signal exits at once); SIGHUP reloads. */
 export function installSignalHandlers(gateway: RunningGateway): void {
-  let closing = false
-  const stop = (signal: string) => {
-    if (closing) return
-    closing = true
+  let stopping = false
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      gateway.logger.warn({ event: 'forced_exit', signal }, 'second signal: exiting without waiting')
+      gateway.logger.flush()
+      process.exit(1)
+    }
+    stopping = true
     gateway.logger.info({ event: 'stopping', signal }, 'stopping')
-    gateway.close().then(
+    gateway.drain().then(
       () => {
         gateway.logger.flush()
         process.exitCode = 0
@@ -29,10 +43,7 @@ export function installSignalHandlers(gateway: RunningGateway): void {
       },
     )
   }
-  process.once('SIGTERM', () => stop('SIGTERM'))
-  process.once('SIGINT', () => stop('SIGINT'))
-  // SIGHUP would otherwise kill the process; hot reload is not part of this version.
-  process.on('SIGHUP', () =>
-    gateway.logger.warn({ event: 'sighup' }, 'SIGHUP ignored: restart to apply new configuration'),
-  )
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  process.on('SIGHUP', () => void gateway.reload('SIGHUP'))
 }

@@ -115,6 +115,18 @@ export const ConfigSchema = Type.Object(
           minimum: 1,
           maximum: 86400,
         }),
+        sessionTickets: Type.Boolean({
+          description:
+            'Offer TLS session tickets, so a client that resumes skips the full handshake (about half its CPU). Off: every connection does a full handshake.',
+          default: true,
+        }),
+        ticketKeyRotationMinutes: Type.Integer({
+          description:
+            'The session-ticket key is random, shared by all workers and replaced this often; tickets made with an older key fall back to a full handshake. A reload also replaces it.',
+          default: 60,
+          minimum: 1,
+          maximum: 1440,
+        }),
       },
       { additionalProperties: false, description: 'TLS server settings.' },
     ),
@@ -181,7 +193,7 @@ export const ConfigSchema = Type.Object(
           minItems: 1,
         }),
         bodyLimitBytes: Type.Integer({
-          description: 'Largest request body accepted.',
+          description: 'Largest request body accepted; a larger one is refused as ehi_too_large.',
           default: 262144,
           minimum: 1024,
           maximum: 16777216,
@@ -196,10 +208,6 @@ export const ConfigSchema = Type.Object(
           description: 'URL of the internal EHI host (http or https). Every accepted message is POSTed here.',
           pattern: '^https?://',
         }),
-        timeoutMs: Millis(
-          "Deadline for the host's whole answer. Past it the gateway answers 504. Keep it below Thredd's budget (200 ms by default) minus network and TLS time.",
-          150,
-        ),
         connectTimeoutMs: Millis('Deadline for opening a connection to the host.', 1000),
         connections: Type.Integer({
           description: 'Keep-alive connections kept open to the host.',
@@ -217,6 +225,215 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, description: 'The internal host (your EHI endpoint).' },
     ),
+
+    ehi: Type.Object(
+      {
+        defaultMode: Type.Enum([1, 2, 3, 4], {
+          description:
+            "The programme's EHI mode (1 gateway processing, 2 cooperative, 3 full service, 4 gateway with STIP). Decides which messages need a real-time decision and what may be answered when the host fails.",
+          default: 1,
+        }),
+        productModes: Type.Record(
+          Type.String({ pattern: '^[0-9A-Za-z_-]+$' }),
+          Type.Integer({ minimum: 1, maximum: 4 }),
+          {
+            description:
+              'EHI mode per ProductID, for products that differ from ehi.defaultMode. For example {"9001": 4}.',
+            default: {},
+          },
+        ),
+        threddBudgetMs: Type.Integer({
+          description:
+            "Thredd's answer budget for the whole round trip, TLS handshake included (200 ms by default; confirm your programme's value with Thredd). Every class deadline must be below it.",
+          default: 200,
+          minimum: 10,
+          maximum: 60000,
+        }),
+        deadlineMs: Type.Object(
+          {
+            decision: Millis(
+              'Host deadline for authorisation requests (0100/0101/0200 needing a decision).',
+              150,
+            ),
+            reversal: Millis('Host deadline for reversals.', 150),
+            advice: Millis('Host deadline for advices.', 150),
+            financial: Millis('Host deadline for presentments, chargebacks and other clearing records.', 150),
+            cutoff: Millis('Host deadline for Cut_Off messages.', 150),
+            other: Millis('Host deadline for loads, fees, balance adjustments and other messages.', 150),
+          },
+          {
+            additionalProperties: false,
+            default: {},
+            description:
+              'Deadlines per message class, counted from TCP accept for the first message on a connection (Thredd times the handshake too) and from the request otherwise. Past it the gateway answers without the host; a message whose deadline passed before forwarding is not forwarded.',
+          },
+        ),
+        onHostFailure: Type.Object(
+          {
+            decision: Type.Enum(['status', 'decline'], {
+              description:
+                "When the host gives no answer to a decision: `status` (default) answers a fast 502/504 so Thredd applies the mode's default and sends its follow-up advice. `decline` answers a well-formed decline instead, for mode-1 products only (never mode 2 or 4); it suppresses Thredd's follow-up advice, so the host must reconcile from the gateway's audit log.",
+              default: 'status',
+            }),
+            declineResponseStatus: Type.String({
+              description: 'Responsestatus of the synthesized decline (91 issuer unavailable, or 96).',
+              default: '91',
+              pattern: '^[0-9A-Z]{2}$',
+            }),
+            acknowledgement: Type.Enum(['ack0', 'status'], {
+              description:
+                "When the host gives no answer to a reversal, advice, financial or other message: `ack0` (default) answers Acknowledgement 0 (reversals with Responsestatus 96) in the request's format; `status` answers 502/504. Either way Thredd resends; the gateway never acknowledges a message the host did not store.",
+              default: 'ack0',
+            }),
+            cutoff: Type.Enum(['result0', 'status'], {
+              description:
+                'When the host gives no answer to a Cut_Off: `result0` (default) answers Cut_OffResult 0; `status` answers 502/504. Thredd does not resend Cut_Off, so this is logged as an error.',
+              default: 'result0',
+            }),
+          },
+          {
+            additionalProperties: false,
+            default: {},
+            description: 'Answers when the host is down, slow or broken.',
+          },
+        ),
+        hostAnswerCheck: Type.Enum(['pass', 'replace'], {
+          description:
+            'What to do with a host answer that does not have the shape Thredd expects (it is counted and logged either way): `pass` (default) returns it unchanged; `replace` answers as if the host had failed.',
+          default: 'pass',
+        }),
+        limits: Type.Object(
+          {
+            maxDepth: Type.Integer({
+              description: 'Deepest element (XML) or value (JSON) nesting accepted.',
+              default: 16,
+              minimum: 4,
+              maximum: 64,
+            }),
+            maxElements: Type.Integer({
+              description: 'Most elements (XML) or top-level keys (JSON) accepted.',
+              default: 2000,
+              minimum: 50,
+              maximum: 100000,
+            }),
+            maxAttributes: Type.Integer({
+              description: 'Most attributes on one XML element.',
+              default: 32,
+              minimum: 4,
+              maximum: 1024,
+            }),
+          },
+          {
+            additionalProperties: false,
+            default: {},
+            description: 'Parser limits; a message past them is refused as ehi_malformed.',
+          },
+        ),
+      },
+      { additionalProperties: false, default: {}, description: 'EHI message handling.' },
+    ),
+
+    audit: Type.Object(
+      {
+        tokenHmacKeyFile: Type.Optional(
+          FilePath(
+            'File with the secret key (at least 16 bytes) for the keyed HMAC under which Token is logged. Without it a random key is made at each start, so hashes do not join across restarts.',
+          ),
+        ),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'The audit log line (one JSON line per message).',
+      },
+    ),
+
+    admin: Type.Object(
+      {
+        host: Type.String({
+          description:
+            'Address of the admin server (plain HTTP: /livez, /readyz, /metrics). Keep it on loopback or a private network; it is never on the EHI port.',
+          default: '127.0.0.1',
+          minLength: 1,
+        }),
+        enabled: Type.Boolean({ description: 'Run the admin server.', default: true }),
+        port: Type.Integer({
+          description: 'Port of the admin server (0: any free port).',
+          default: 9090,
+          minimum: 0,
+          maximum: 65535,
+        }),
+        hostProbeIntervalMs: Millis(
+          'How often readiness checks that the internal host accepts TCP connections.',
+          5000,
+          100,
+        ),
+      },
+      { additionalProperties: false, default: {}, description: 'Health, readiness and metrics.' },
+    ),
+
+    limits: Type.Object(
+      {
+        headersTimeoutMs: Millis(
+          'A client that has not sent complete request headers this long after the handshake is cut off with 408 (slow-loris).',
+          5000,
+        ),
+        requestTimeoutMs: Millis('Longest time to receive a whole request, body included.', 10000),
+        keepAliveTimeoutMs: Millis('Idle kept-alive connections are closed after this long.', 5000),
+        maxConnections: Type.Integer({
+          description: 'Open EHI connections per worker; past it new connections are closed at once.',
+          default: 2000,
+          minimum: 1,
+          maximum: 1000000,
+        }),
+        maxConnectionsPerIp: Type.Integer({
+          description:
+            'Open EHI connections per source address and worker; past it new connections from that address are closed before TLS.',
+          default: 500,
+          minimum: 1,
+          maximum: 1000000,
+        }),
+      },
+      { additionalProperties: false, default: {}, description: 'Limits on clients.' },
+    ),
+
+    shutdown: Type.Object(
+      {
+        drainTimeoutMs: Millis(
+          'On SIGTERM or SIGINT: readiness turns false, the listener stops, and requests in flight get this long to finish before their connections are closed.',
+          10000,
+        ),
+      },
+      { additionalProperties: false, default: {}, description: 'Graceful shutdown.' },
+    ),
+
+    reload: Type.Object(
+      {
+        watchFiles: Type.Boolean({
+          description:
+            'Reload when the config file or any certificate, key, CA, CRL or key file it names changes (SIGHUP always reloads).',
+          default: true,
+        }),
+        debounceMs: Millis(
+          'Wait this long after the last file change before reloading (files often change in several writes).',
+          500,
+          10,
+        ),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'Hot reload of certificates, trust and policy.',
+      },
+    ),
+
+    workers: Type.Integer({
+      description:
+        'Data-plane processes (Node cluster), each on its own core; 0 means one per core. The admin server and reloads are handled by the primary process.',
+      default: 0,
+      minimum: 0,
+      maximum: 256,
+    }),
 
     log: Type.Object(
       {
@@ -246,6 +463,14 @@ export const ConfigSchema = Type.Object(
           minimum: 0,
           maximum: 65535,
         }),
+        behaviour: Type.Enum(
+          ['approve', 'decline', 'ack0', 'fail', 'stall', 'reset', 'garbage', 'nonconforming'],
+          {
+            description:
+              "How the reference host answers: `approve` (correct answers for every class), `decline` (decisions get 05), `ack0` (acknowledgement-type messages get Acknowledgement 0), or a failure to demonstrate the gateway's answers: `fail` (HTTP 500), `stall`, `reset`, `garbage`, `nonconforming`.",
+            default: 'approve',
+          },
+        ),
       },
       { additionalProperties: false, default: {}, description: 'The embedded reference EHI host.' },
     ),

@@ -8,7 +8,8 @@
  *   clientAuth.pins.spkiSha256  -> EHI_GATEWAY_CLIENT_AUTH__PINS__SPKI_SHA256
  *
  * Values are converted by the schema type at that path: numbers and booleans (`true`/`false`)
- * are parsed; lists take a JSON array or a comma-separated string; lists of objects take JSON.
+ * are parsed; lists take a JSON array or a comma-separated string; lists of objects and maps
+ * (ehi.productModes) take JSON.
  * An EHI_GATEWAY_ variable that names no key is an error, so a typo cannot silently leave
  * a default (for example an empty allowlist) in force. EHI_GATEWAY_CONFIG names the file.
  */
@@ -64,8 +65,19 @@ export function applyEnvOverrides(
 type Converted = { ok: true; value: unknown } | { ok: false; message: string }
 
 function convert(raw: string, schema: TSchema): Converted {
-  const node = schema as { type?: string; items?: TSchema }
+  const node = schema as { type?: string; items?: TSchema; enum?: unknown[] }
+  if (node.enum) {
+    // Enum values may be numbers (ehi.defaultMode): match on their text.
+    const match = node.enum.find((value) => String(value) === raw.trim())
+    return match === undefined ? { ok: true, value: raw } : { ok: true, value: match }
+  }
   switch (node.type) {
+    case 'object':
+      try {
+        return { ok: true, value: JSON.parse(raw) }
+      } catch {
+        return { ok: false, message: 'is not a valid JSON object' }
+      }
     case 'integer':
     case 'number': {
       const value = Number(raw.trim())

@@ -79,12 +79,12 @@ export function validateConfig(
   Settings.Set({ maxErrors: 1000 })
   const byPath = new Map<string, ConfigIssue>()
   for (const error of Value.Errors(ConfigSchema, value)) {
-    const issue = toIssue(error, value)
-    if (!issue) continue
-    const source = sources.get(issue.path.replace(/\[\d+\].*$/, ''))
-    if (source) issue.source = source
-    // One message per field: the first is the most specific (anyOf branches come later).
-    if (!byPath.has(issue.path)) byPath.set(issue.path, issue)
+    for (const issue of toIssues(error, value)) {
+      const source = sources.get(issue.path.replace(/\[\d+\].*$/, ''))
+      if (source) issue.source = source
+      // One message per field: the first is the most specific.
+      if (!byPath.has(issue.path)) byPath.set(issue.path, issue)
+    }
   }
   for (const issue of pemInPathFields(value, ConfigSchema, ''))
     if (!byPath.has(issue.path)) byPath.set(issue.path, issue)
@@ -125,6 +125,18 @@ interface SchemaError {
   message: string
 }
 
+function toIssues(error: SchemaError, root: unknown): ConfigIssue[] {
+  // Each missing required key is its own issue under its own path, so later checks can skip
+  // exactly the parts that are missing.
+  if (error.keyword === 'required') {
+    const parent = pointerToPath(error.instancePath)
+    const missing = (error.params.requiredProperties as string[] | undefined) ?? []
+    return missing.map((key) => ({ path: join(parent, key), message: 'is required' }))
+  }
+  const issue = toIssue(error, root)
+  return issue ? [issue] : []
+}
+
 function toIssue(error: SchemaError, root: unknown): ConfigIssue | undefined {
   const path = pointerToPath(error.instancePath)
   switch (error.keyword) {
@@ -137,12 +149,6 @@ function toIssue(error: SchemaError, root: unknown): ConfigIssue | undefined {
         path: keys.length === 1 ? join(path, keys[0]!) : path || '(top level)',
         message: `is not a known setting${keys.length > 1 ? `s (${keys.join(', ')})` : ''}`,
       }
-    }
-    case 'required': {
-      const missing = (error.params.requiredProperties as string[] | undefined) ?? []
-      return missing.length === 1
-        ? { path: join(path, missing[0]!), message: 'is required' }
-        : { path: path || '(top level)', message: `is missing required settings: ${missing.join(', ')}` }
     }
     case 'enum': {
       const allowed = ((error.params.allowedValues as unknown[]) ?? [])

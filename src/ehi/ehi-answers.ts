@@ -53,7 +53,12 @@ const REQUIRED_NUMERIC = [
 
 export function getTransactionAnswer(answer: GetTransactionAnswer, format: WireFormat): string {
   const full: Record<string, string | number | undefined> = { ...answer }
-  for (const name of REQUIRED_NUMERIC) full[name] ??= 0
+  for (const name of REQUIRED_NUMERIC) {
+    full[name] ??= 0
+    // NaN would become `null` in JSON, which Thredd declines on: a programming error, not data.
+    if (typeof full[name] === 'number' && !Number.isFinite(full[name]))
+      throw new TypeError(`${name} is not a finite number`)
+  }
   if (format === 'json') {
     const out: Record<string, string | number> = {}
     for (const name of RESULT_ELEMENTS) if (full[name] !== undefined) out[name] = full[name]

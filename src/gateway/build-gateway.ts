@@ -2,11 +2,14 @@
  * The data plane, wired in data-path order:
  *
  *   accept (allowlist) -> TLS (handshake, client certificate) -> identity (verdict per connection)
- *   -> request gate (refuse or admit) -> EHI route -> upstream (internal host) -> reply
+ *   -> request gate (refuse or admit) -> EHI route (parse, classify, deadline) -> upstream
+ *   (internal host) -> reply, then one audit line per request
  *
  * Reading this file top to bottom shows the whole pipeline; each step lives in its own module.
  */
 import { randomUUID } from 'node:crypto'
+import type { Socket } from 'node:net'
+import helmet from '@fastify/helmet'
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -14,35 +17,27 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify'
-import { installConnectionGate, verdictOf, type GateState } from '../accept/connection-gate.ts'
-import type { AllowedPeer } from '../identity/peer-evaluator.ts'
+import { installConnectionGate, verdictOf } from '../accept/connection-gate.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { Reason } from '../reasons.ts'
 import { errorAnswer } from '../reply/error-answer.ts'
-import { toClientResponseHeaders } from '../reply/host-response-headers.ts'
-import type { HostClient } from '../upstream/host-client.ts'
-import { toHostRequestHeaders } from '../upstream/host-request-headers.ts'
-import { traceparentFor } from '../upstream/trace-context.ts'
-import type { Runtime } from './compile-runtime.ts'
+import { ehiRoute, type LiveState, type RequestRecord } from './ehi-route.ts'
 
-export interface GatewayDeps {
-  runtime: Runtime
-  /** The current decisions; swapped by a reload, read per connection. */
-  state: () => GateState
-  host: HostClient
-  logger: Logger
-  metrics: Metrics
+/** Told first when a request arrives and last when its answer is sent (drain uses it). */
+export interface RequestTracker {
+  started(socket: Socket): void
+  finished(socket: Socket): void
 }
 
-type Outcome = 'host_answer' | 'refused' | 'rejected' | 'host_failure'
-
-interface RequestRecord {
-  peer: AllowedPeer | null
-  outcome: Outcome
-  reason: Reason | undefined
-  hostMs: number | undefined
-  messageClass: string
+export interface GatewayDeps {
+  /** The current runtime and host client; swapped by a reload, read per connection and request. */
+  live: () => LiveState
+  /** True once draining for shutdown: new requests are answered 503 and connections closed. */
+  draining: () => boolean
+  logger: Logger
+  metrics: Metrics
+  tracker?: RequestTracker
 }
 
 declare module 'fastify' {
@@ -51,11 +46,27 @@ declare module 'fastify' {
   }
 }
 
-const EMPTY = Buffer.alloc(0)
+/**
+ * The headers that make sense for an API that answers a payment processor: HSTS (two years, as
+ * SSL Labs wants for an A+), no sniffing, no framing, no referrer, a CSP that allows nothing.
+ * The browser-isolation headers are left on: harmless for a machine client.
+ */
+export const HELMET_OPTIONS = {
+  hsts: { maxAge: 63_072_000, includeSubDomains: true, preload: false },
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
+  referrerPolicy: { policy: 'no-referrer' as const },
+  frameguard: { action: 'deny' as const },
+} as const
 
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
-  const { runtime, host, logger, metrics } = deps
+  const { live, draining, logger, metrics, tracker } = deps
+  // Settings fixed for the life of the listener (a reload that changes them asks for a restart).
+  const { runtime } = live()
   const { config } = runtime
+  const limits = config.limits
 
   const app = Fastify({
     https: {
@@ -65,7 +76,13 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       // carries a reason code. Node itself only checks the chain after the handshake anyway.
       rejectUnauthorized: false,
       handshakeTimeout: config.tls.handshakeTimeoutMs,
+      // Slow clients: headers and whole requests are timed, checked every 250 ms.
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+      connectionsCheckingInterval: 250,
     },
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
     loggerInstance: logger as FastifyBaseLogger,
     // The gateway writes its own single line per request (recordRequest below).
     logController: new LogController({ disableRequestLogging: true }),
@@ -73,97 +90,111 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     // Inbound X-Request-Id is not trusted: the gateway's own id goes to the host and the log.
     requestIdHeader: false,
     genReqId: () => randomUUID(),
-    return503OnClosing: true,
+    // The gateway answers 503 shutting_down itself, with its reason code.
+    return503OnClosing: false,
   })
 
   // 1-3. accept, TLS and identity: decided per connection, before any HTTP byte is read.
   installConnectionGate(app.server, {
-    state: deps.state,
+    state: () => live().runtime.gate,
     logger,
     metrics,
     refusedIdleMs: config.tls.handshakeTimeoutMs,
+    maxConnectionsPerIp: limits.maxConnectionsPerIp,
+  })
+  app.server.maxConnections = limits.maxConnections
+  // Node closes a connection past maxConnections itself and reports it here.
+  app.server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
+    metrics.connectionsRefused.inc({ reason: 'too_many_connections' })
+    logger.warn(
+      {
+        event: 'connection_refused',
+        reason: 'too_many_connections',
+        peer: { address: data?.remoteAddress, port: data?.remotePort },
+      },
+      'connection refused',
+    )
+  })
+  // Slow-loris: Node answers 408 and closes; counted and logged with the reason code.
+  app.server.on('clientError', (error: NodeJS.ErrnoException, socket: { remoteAddress?: string }) => {
+    if (error.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return
+    metrics.connectionsRefused.inc({ reason: 'request_timeout' })
+    logger.warn(
+      { event: 'connection_refused', reason: 'request_timeout', peer: { address: socket.remoteAddress } },
+      'connection refused',
+    )
   })
 
   app.decorateRequest('ehi', null as unknown as RequestRecord)
 
+  // Security headers on every answer, refusals included (HSTS is part of Thredd's go-live
+  // checks): helmet's hook must run before the request gate, which answers refusals itself.
+  void app.register(helmet, HELMET_OPTIONS)
+
   // 4. request gate: only a connection whose verdict is allow gets past this hook.
-  app.addHook('onRequest', function admitRequest(request, reply, done) {
-    const verdict = verdictOf(request.raw.socket)
-    request.ehi = {
-      peer: null,
-      outcome: 'rejected',
-      reason: undefined,
-      hostMs: undefined,
-      messageClass: 'unclassified',
-    }
-    if (verdict?.allow) {
-      request.ehi.peer = verdict.peer
-      done()
-      return
-    }
-    // No verdict at all cannot happen on a TLS socket; if it does, fail closed.
-    const reason: Reason = verdict ? verdict.reason : 'internal_error'
-    request.ehi.outcome = 'refused'
-    sendError(request, reply, reason, true)
+  app.after(() => {
+    app.addHook('onRequest', function admitRequest(request, reply, done) {
+      // First, before any answer: a request answered right here must still count as in flight.
+      tracker?.started(request.raw.socket)
+      const verdict = verdictOf(request.raw.socket)
+      const requestOnConnection = verdict ? ++verdict.requests : 1
+      request.ehi = {
+        peer: null,
+        outcome: 'rejected',
+        reason: undefined,
+        detail: undefined,
+        messageClass: 'unclassified',
+        ehi: undefined,
+        answer: undefined,
+        startedAt: performance.now(),
+        connectionAcceptedAt: verdict?.acceptedAt,
+        requestOnConnection,
+        handshakeMs: verdict?.handshakeMs,
+        parseMs: undefined,
+        hostMs: undefined,
+        hostError: undefined,
+      }
+      if (draining()) {
+        sendError(request, reply, 'shutting_down', true)
+        return
+      }
+      if (verdict?.allow) {
+        request.ehi.peer = verdict.peer
+        done()
+        return
+      }
+      // No verdict at all cannot happen on a TLS socket; if it does, fail closed.
+      request.ehi.outcome = 'refused'
+      sendError(request, reply, verdict ? verdict.reason : 'internal_error', true)
+    })
   })
 
-  // Bodies are forwarded as the exact bytes received, whatever their type.
+  // Bodies are read as the exact bytes received; the EHI parser checks the media type itself,
+  // so a wrong Content-Type gets the EHI reason code, not a generic 415.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 
-  // 5-6. the EHI route: forward to the host, return its answer.
+  // 5-6. the EHI route on each configured path; other methods and paths are refused.
+  const handleEhiMessage = ehiRoute({ live, metrics, sendError })
   for (const path of config.routes.paths) {
-    app.post(path, forwardToHost)
+    app.post(path, handleEhiMessage)
     app.route({
       method: ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
       url: path,
-      handler: (request, reply) => {
-        reply.header('allow', 'POST')
-        sendError(request, reply, 'method_not_allowed', false)
-      },
+      handler: (request, reply) =>
+        sendError(request, reply.header('allow', 'POST'), 'method_not_allowed', false),
     })
   }
   app.setNotFoundHandler((request, reply) => sendError(request, reply, 'not_found', false))
   app.setErrorHandler((error: { code?: string; statusCode?: number }, request, reply) => {
     let reason: Reason = 'internal_error'
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') reason = 'body_too_large'
-    else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) reason = 'bad_request'
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') reason = 'ehi_too_large'
+    else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_EMPTY_TYPE') {
+      reason = 'ehi_unsupported_media_type'
+    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) reason = 'bad_request'
     else request.log.error({ err: error }, 'request failed')
     sendError(request, reply, reason, false)
   })
-
-  async function forwardToHost(request: FastifyRequest, reply: FastifyReply) {
-    const record = request.ehi
-    const peer = record.peer
-    if (!peer) return sendError(request, reply, 'internal_error', true) // unreachable: admitRequest
-    const body = (request.body as Buffer | undefined) ?? EMPTY
-    const headers = toHostRequestHeaders(request.headers, peer.headers, {
-      requestId: request.id,
-      traceparent: traceparentFor(request.headers.traceparent),
-      clientAddress: stripV4Mapped(request.socket.remoteAddress),
-    })
-    metrics.inFlight.inc()
-    const started = performance.now()
-    const result = await host.post(body, headers, config.upstream.timeoutMs)
-    record.hostMs = performance.now() - started
-    metrics.inFlight.dec()
-    if (!result.ok) {
-      record.outcome = 'host_failure'
-      metrics.hostErrors.inc({ reason: result.reason })
-      request.log.warn(
-        { event: 'host_error', requestId: request.id, reason: result.reason, code: result.code },
-        'internal host gave no answer',
-      )
-      return sendError(request, reply, result.reason, false)
-    }
-    record.outcome = 'host_answer'
-    metrics.hostDuration.observe({ class: record.messageClass }, record.hostMs / 1000)
-    return reply
-      .code(result.status)
-      .headers(toClientResponseHeaders(result.headers))
-      .header('x-request-id', request.id)
-      .send(result.body)
-  }
 
   function sendError(request: FastifyRequest, reply: FastifyReply, reason: Reason, close: boolean) {
     request.ehi.reason = reason
@@ -176,39 +207,60 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       .send(answer.body)
   }
 
-  // One log line and the metrics per request, once the answer is sent.
+  // 7. one audit line and the metrics per request, once the answer is sent.
+  // While draining, every answer closes its connection, so nothing idles past the drain.
+  app.addHook('onSend', function closeWhenDraining(_request, reply, payload, done) {
+    if (draining()) reply.header('connection', 'close')
+    done(null, payload)
+  })
+
   app.addHook('onResponse', function recordRequest(request, reply, done) {
+    tracker?.finished(request.raw.socket)
     const record = request.ehi
-    const durationMs = reply.elapsedTime
-    metrics.requests.inc({ class: record.messageClass, outcome: record.outcome })
-    metrics.requestDuration.observe({ class: record.messageClass }, durationMs / 1000)
-    logger.info(
-      {
-        event: 'request',
-        requestId: request.id,
-        method: request.method,
-        path: request.routeOptions.url ?? request.url.split('?')[0],
-        status: reply.statusCode,
-        outcome: record.outcome,
-        reason: record.reason,
-        peer: { address: request.socket.remoteAddress },
-        client: record.peer ? { serial: record.peer.identity.serial } : undefined,
-        durationMs: round(durationMs),
-        hostMs: record.hostMs === undefined ? undefined : round(record.hostMs),
+    const totalMs = reply.elapsedTime
+    const cls = record.messageClass
+    metrics.requests.inc({ class: cls, outcome: record.outcome })
+    metrics.requestDuration.observe({ class: cls }, totalMs / 1000)
+    // Thredd's clock started at its connect: the first message on a connection is timed from accept.
+    const exchangeMs =
+      record.requestOnConnection === 1 && record.connectionAcceptedAt !== undefined
+        ? performance.now() - record.connectionAcceptedAt
+        : totalMs
+    metrics.exchangeDuration.observe({ class: cls }, exchangeMs / 1000)
+    const line = {
+      event: 'request',
+      requestId: request.id,
+      method: request.method,
+      path: request.routeOptions.url ?? request.url.split('?')[0],
+      status: reply.statusCode,
+      outcome: record.outcome,
+      reason: record.reason,
+      detail: record.detail,
+      peer: { address: request.socket.remoteAddress },
+      client: record.peer ? { serial: record.peer.identity.serial } : undefined,
+      ehi: record.ehi,
+      answer: record.answer,
+      hostError: record.hostError,
+      timings: {
+        tlsHandshakeMs: record.requestOnConnection === 1 ? round(record.handshakeMs) : undefined,
+        parseMs: round(record.parseMs),
+        hostMs: round(record.hostMs),
+        totalMs: round(totalMs),
+        exchangeMs: round(exchangeMs),
       },
-      'request',
-    )
+    }
+    // Thredd does not resend a Cut_Off: a Cut_Off the host did not take is an error to act on.
+    if (cls === 'cutoff' && record.outcome !== 'host_answer')
+      logger.error(line, 'Cut_Off not taken by the host')
+    else if (record.outcome === 'host_answer' && record.answer?.conforming !== false)
+      logger.info(line, 'request')
+    else logger.warn(line, 'request')
     done()
   })
 
   return app
 }
 
-function stripV4Mapped(address: string | undefined): string {
-  if (!address) return 'unknown'
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100
+function round(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.round(ms * 100) / 100
 }

@@ -4,19 +4,37 @@
  * Collects the problems of every part together with the schema's, so one run names every bad
  * field; a part whose settings already failed the schema is skipped rather than guessed at.
  */
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { compileIpAllowlist, type IpAllowlist } from '../accept/ip-allowlist.ts'
 import type { GateState } from '../accept/connection-gate.ts'
 import { ConfigError, type ConfigIssue } from '../config/config-issues.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
 import { hasIssueUnder, loadConfig, type LoadOptions } from '../config/load-config.ts'
+import type { EhiMode } from '../ehi/classify-ehi-message.ts'
+import type { MessageClass } from '../ehi/ehi-message.ts'
+import { APPROVAL_CODES, type FailurePolicy } from '../ehi/failure-answer.ts'
+import type { ParseLimits } from '../ehi/parse-ehi-message.ts'
 import { createPeerEvaluator } from '../identity/peer-evaluator.ts'
 import { compilePeerPolicy } from '../identity/peer-policy.ts'
 import { loadTlsMaterial, type TlsMaterial } from '../tls/tls-material.ts'
 
+/** EHI settings in the shape the request path reads them, made once per configuration. */
+export interface EhiSettings {
+  limits: ParseLimits
+  modes: { defaultMode: EhiMode; productModes: Readonly<Record<string, number>> }
+  deadlines: Readonly<Record<MessageClass, number>>
+  failurePolicy: FailurePolicy
+  replaceNonConforming: boolean
+}
+
 export interface Runtime {
   config: GatewayConfig
+  ehi: EhiSettings
   material: TlsMaterial
   gate: GateState
+  /** Key of the HMAC under which Token is logged. */
+  tokenKey: Buffer
   allowAllSources: boolean
   warnings: string[]
 }
@@ -62,9 +80,49 @@ export function compileRuntime(
     }
   }
 
-  if (issues.length > 0 || !allowIp || !policy || !material) throw new ConfigError(issues)
+  if (!skip('ehi')) {
+    if (APPROVAL_CODES.has(config.ehi.onHostFailure.declineResponseStatus)) {
+      issues.push({
+        path: 'ehi.onHostFailure.declineResponseStatus',
+        message: `${config.ehi.onHostFailure.declineResponseStatus} approves; the gateway never invents an approval (use 91 or 96)`,
+      })
+    }
+    for (const [cls, ms] of Object.entries(config.ehi.deadlineMs)) {
+      if (ms >= config.ehi.threddBudgetMs) {
+        issues.push({
+          path: `ehi.deadlineMs.${cls}`,
+          message: `must be below ehi.threddBudgetMs (${config.ehi.threddBudgetMs} ms): past Thredd's budget an answer is useless`,
+        })
+      }
+    }
+  }
 
-  const warnings = [...material.warnings]
+  let tokenKey: Buffer | undefined
+  const tokenWarnings: string[] = []
+  if (!skip('audit')) {
+    const file = config.audit.tokenHmacKeyFile
+    if (file) {
+      try {
+        tokenKey = readFileSync(file)
+        if (tokenKey.length < 16)
+          issues.push({ path: 'audit.tokenHmacKeyFile', message: 'holds fewer than 16 bytes' })
+      } catch (error) {
+        issues.push({
+          path: 'audit.tokenHmacKeyFile',
+          message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        })
+      }
+    } else {
+      tokenKey = randomBytes(32)
+      tokenWarnings.push(
+        'audit.tokenHmacKeyFile is not set: Token hashes in the audit log change at every start',
+      )
+    }
+  }
+
+  if (issues.length > 0 || !allowIp || !policy || !material || !tokenKey) throw new ConfigError(issues)
+
+  const warnings = [...material.warnings, ...tokenWarnings]
   if (allowAllSources) {
     warnings.push(
       "network.allowlist is empty: any source address may connect; list Thredd's egress address in production",
@@ -72,12 +130,20 @@ export function compileRuntime(
   }
   return {
     config,
+    ehi: {
+      limits: config.ehi.limits,
+      modes: { defaultMode: config.ehi.defaultMode as EhiMode, productModes: config.ehi.productModes },
+      deadlines: config.ehi.deadlineMs,
+      failurePolicy: config.ehi.onHostFailure,
+      replaceNonConforming: config.ehi.hostAnswerCheck === 'replace',
+    },
     material,
     gate: {
       allowIp,
       evaluatePeer: createPeerEvaluator(material.trust, policy),
       rejectMode: config.clientAuth.rejectMode,
     },
+    tokenKey,
     allowAllSources,
     warnings,
   }

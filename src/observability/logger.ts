@@ -11,7 +11,7 @@ export type { Logger }
 export function createLogger(config: GatewayConfig['log'], destination?: DestinationStream): Logger {
   const options = {
     level: config.level,
-    base: { service: 'ehi-gateway' },
+    base: { service: 'ehi-gateway', pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   }

@@ -1,10 +1,15 @@
 /**
  * The metric catalog. Names and label sets are public API (dashboards and alerts use them):
- * add metrics, never rename them. Every metric is registered on the registry passed in, so each
- * gateway instance (and each test) has its own. Labels are bounded sets (reason codes, classes,
- * outcomes), never addresses or certificate names: those go to the logs.
+ * add metrics, never rename them. docs/metrics.md is generated from this file and a test keeps
+ * it in sync. Labels are bounded sets (reason codes, classes, outcomes, certificate subjects of
+ * the configured material), never client addresses: those go to the logs.
+ *
+ * Two sets: the data plane (every process that serves EHI traffic) and the control plane (the
+ * process that runs the admin server, reloads and supervises workers). With several workers the
+ * admin server sums the data-plane counters of all workers; gauges say how they combine.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { TlsMaterial } from '../tls/tls-material.ts'
 
 export const METRIC_PREFIX = 'ehi_gateway_'
 
@@ -13,19 +18,26 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 
 const HANDSHAKE_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
 
 export type Metrics = ReturnType<typeof createMetrics>
+export type ControlMetrics = ReturnType<typeof createControlMetrics>
 
+/** Data plane: connections, handshakes, requests, the internal host. */
 export function createMetrics(registry: Registry) {
   const registers = [registry]
   return {
     connectionsAccepted: new Counter({
       name: `${METRIC_PREFIX}connections_accepted_total`,
-      help: 'TCP connections accepted by the EHI listener (they passed the source-address allowlist).',
+      help: 'TCP connections accepted by the EHI listener (they passed the source-address allowlist and the connection limits).',
       registers,
     }),
     connectionsRefused: new Counter({
       name: `${METRIC_PREFIX}connections_refused_total`,
-      help: 'Connections refused, by reason code (allowlist, TLS handshake or client certificate).',
+      help: 'Connections refused or cut off, by reason code: allowlist, connection limits, TLS handshake, client certificate, slow clients.',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    connectionsOpen: new Gauge({
+      name: `${METRIC_PREFIX}connections_open`,
+      help: 'EHI connections open now.',
       registers,
     }),
     handshakeDuration: new Histogram({
@@ -39,9 +51,15 @@ export function createMetrics(registry: Registry) {
       help: 'TLS handshakes that resumed an earlier session.',
       registers,
     }),
+    clientCertificateExpiry: new Gauge({
+      name: `${METRIC_PREFIX}client_certificate_expiry_timestamp_seconds`,
+      help: 'notAfter (Unix time) of the last client certificate admitted: when Thredd must have rotated its transport certificate.',
+      aggregator: 'max',
+      registers,
+    }),
     requests: new Counter({
       name: `${METRIC_PREFIX}requests_total`,
-      help: 'HTTP requests on the EHI listener, by message class and outcome (host_answer, refused, rejected, host_failure).',
+      help: 'HTTP requests on the EHI listener, by message class and outcome (host_answer, synthesized, refused, rejected, host_failure).',
       labelNames: ['class', 'outcome'] as const,
       registers,
     }),
@@ -49,6 +67,13 @@ export function createMetrics(registry: Registry) {
       name: `${METRIC_PREFIX}request_errors_total`,
       help: 'Requests the gateway answered itself with an error, by reason code.',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    exchangeDuration: new Histogram({
+      name: `${METRIC_PREFIX}exchange_duration_seconds`,
+      help: "What Thredd's budget measures, by message class: from TCP accept to the answer sent for the first message on a connection (Thredd's timer includes its TCP and TLS handshake), from request arrival for later messages on a kept-alive connection.",
+      labelNames: ['class'] as const,
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
     requestDuration: new Histogram({
@@ -67,14 +92,131 @@ export function createMetrics(registry: Registry) {
     }),
     hostErrors: new Counter({
       name: `${METRIC_PREFIX}host_errors_total`,
-      help: 'Calls to the internal host that gave no answer, by reason (unreachable, timeout, bad response).',
+      help: 'Calls to the internal host that gave no answer, by reason (host_unreachable, host_timeout, host_bad_response, host_error).',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    synthesizedAnswers: new Counter({
+      name: `${METRIC_PREFIX}synthesized_answers_total`,
+      help: 'EHI answers the gateway made itself because the host gave no usable answer, by class and reason (never an approval, never Acknowledgement 1 for acknowledgement-type messages).',
+      labelNames: ['class', 'reason'] as const,
+      registers,
+    }),
+    repeats: new Counter({
+      name: `${METRIC_PREFIX}repeats_total`,
+      help: 'EHI messages Thredd marked as resends (SendingAttemptCount > 0), by class.',
+      labelNames: ['class'] as const,
+      registers,
+    }),
+    nonConformingAnswers: new Counter({
+      name: `${METRIC_PREFIX}host_answers_nonconforming_total`,
+      help: 'Host answers without the shape Thredd expects (Thredd treats them as no answer), by class and problem.',
+      labelNames: ['class', 'problem'] as const,
       registers,
     }),
     inFlight: new Gauge({
       name: `${METRIC_PREFIX}requests_in_flight`,
-      help: 'Requests being handled right now.',
+      help: 'Requests waiting for the internal host now.',
       registers,
     }),
   }
+}
+
+/** Control plane: the loaded material, reloads, readiness and workers. */
+export function createControlMetrics(registry: Registry) {
+  const registers = [registry]
+  return {
+    certificateExpiry: new Gauge({
+      name: `${METRIC_PREFIX}certificate_expiry_timestamp_seconds`,
+      help: 'notAfter (Unix time) of each loaded certificate: role server (the gateway certificate, by key type) or client_ca (each CA trusted for client certificates).',
+      labelNames: ['role', 'subject'] as const,
+      registers,
+    }),
+    crlNextUpdate: new Gauge({
+      name: `${METRIC_PREFIX}crl_next_update_timestamp_seconds`,
+      help: "nextUpdate (Unix time) of the freshest loaded CRL of each client CA; past it that CA's clients are refused (crl_expired).",
+      labelNames: ['issuer'] as const,
+      registers,
+    }),
+    reloads: new Counter({
+      name: `${METRIC_PREFIX}reloads_total`,
+      help: 'Reloads of certificates, trust and policy, by result (success, failure). A failure keeps the last good state.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    lastReloadSuccess: new Gauge({
+      name: `${METRIC_PREFIX}reload_last_success_timestamp_seconds`,
+      help: 'Unix time the active configuration was loaded (start or last successful reload).',
+      registers,
+    }),
+    trustConfig: new Gauge({
+      name: `${METRIC_PREFIX}trust_config_info`,
+      help: 'Always 1, labelled with the SHA-256 of the active client trust (CAs and CRLs): it changes exactly when who may connect changes.',
+      labelNames: ['hash'] as const,
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: `${METRIC_PREFIX}build_info`,
+      help: 'Always 1, labelled with the ehi-gateway version and the Node.js version.',
+      labelNames: ['version', 'node'] as const,
+      registers,
+    }),
+    draining: new Gauge({
+      name: `${METRIC_PREFIX}draining`,
+      help: '1 while draining for shutdown (not ready on purpose), else 0.',
+      registers,
+    }),
+    ready: new Gauge({
+      name: `${METRIC_PREFIX}ready`,
+      help: '1 when /readyz answers ready, else 0.',
+      registers,
+    }),
+    hostReachable: new Gauge({
+      name: `${METRIC_PREFIX}host_reachable`,
+      help: '1 when the last probe could open a TCP connection to the internal host, else 0.',
+      registers,
+    }),
+    workers: new Gauge({
+      name: `${METRIC_PREFIX}workers`,
+      help: 'Data-plane worker processes running now.',
+      registers,
+    }),
+    workersConfigured: new Gauge({
+      name: `${METRIC_PREFIX}workers_configured`,
+      help: 'Data-plane worker processes the gateway is configured to run.',
+      registers,
+    }),
+    workerRestarts: new Counter({
+      name: `${METRIC_PREFIX}worker_restarts_total`,
+      help: 'Workers that exited unexpectedly and were replaced.',
+      registers,
+    }),
+  }
+}
+
+/** Points the material gauges at the active TLS material (at start and after each reload). */
+export function recordMaterial(control: ControlMetrics, material: TlsMaterial): void {
+  control.certificateExpiry.reset()
+  for (const chain of material.serverChains) {
+    control.certificateExpiry.set(
+      { role: 'server', subject: `${oneLine(chain.leaf.subject)} (${chain.keyType})` },
+      chain.leaf.validToDate.getTime() / 1000,
+    )
+  }
+  control.crlNextUpdate.reset()
+  for (const ca of material.trust.cas) {
+    control.certificateExpiry.set(
+      { role: 'client_ca', subject: oneLine(ca.cert.subject) },
+      ca.cert.validToDate.getTime() / 1000,
+    )
+    const next = Math.max(...ca.crls.map((crl) => crl.nextUpdate?.getTime() ?? Number.POSITIVE_INFINITY))
+    if (ca.crls.length > 0 && Number.isFinite(next))
+      control.crlNextUpdate.set({ issuer: oneLine(ca.cert.subject) }, next / 1000)
+  }
+  control.trustConfig.reset()
+  control.trustConfig.set({ hash: material.trustHash }, 1)
+}
+
+function oneLine(subject: string): string {
+  return subject.split('\n').join(', ')
 }

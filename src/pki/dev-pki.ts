@@ -25,6 +25,8 @@ export const DEV_PKI_FILES = {
 } as const
 
 const DAY = 86_400_000
+/** Where the dev certificates say their CRLs live (never fetched: the gateway reads CRL files). */
+const DEV_CRL_BASE = 'http://crl.ehi-gateway.invalid/dev'
 const ORG: NameAttribute = { type: 'O', value: 'ehi-gateway dev PKI (not Thredd)' }
 
 export interface DevPkiResult {
@@ -102,6 +104,7 @@ export function generateDevPki(dir: string, now = new Date()): void {
     notAfter: new Date(t + 397 * DAY),
     keyUsage: ['digitalSignature', 'keyEncipherment'],
     extKeyUsage: ['clientAuth'],
+    crlDistributionPoints: [`${DEV_CRL_BASE}/thredd-issuing.crl`],
   })
   const crlWindow = { thisUpdate: from, nextUpdate: new Date(t + 30 * DAY) }
   const rootCrl = createCrl({
@@ -133,6 +136,7 @@ export function generateDevPki(dir: string, now = new Date()): void {
     notAfter: new Date(t + 1825 * DAY),
     ca: { pathLength: 0 },
     keyUsage: ['keyCertSign', 'cRLSign'],
+    crlDistributionPoints: [`${DEV_CRL_BASE}/server-root.crl`],
   })
   const serverSan = { dns: ['localhost', 'ehi-gateway.local'], ip: ['127.0.0.1', '::1'] }
   const leafFor = (key: ReturnType<typeof generateKeyPair>) =>
@@ -148,6 +152,8 @@ export function generateDevPki(dir: string, now = new Date()): void {
           : ['digitalSignature'],
       extKeyUsage: ['serverAuth'],
       san: serverSan,
+      // A public CA always names where its CRL is; scanners (testssl, SSL Labs) flag a leaf without.
+      crlDistributionPoints: [`${DEV_CRL_BASE}/server-issuing.crl`],
     })
   const serverRsaKey = generateKeyPair({ type: 'rsa', bits: 2048 })
   const serverEcKey = generateKeyPair({ type: 'ec', curve: 'P-256' })

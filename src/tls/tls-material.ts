@@ -90,7 +90,7 @@ export function loadTlsMaterial(
     honorCipherOrder: true,
     sessionTimeout: tls.sessionTimeoutSeconds,
     // Client-initiated renegotiation is a CPU-exhaustion vector and never needed by Thredd.
-    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (tls.sessionTickets ? 0 : constants.SSL_OP_NO_TICKET),
   } as const
   checkPolicy(tls, policy, issues)
 

@@ -26,6 +26,14 @@ const BAD_RESPONSE = new Set([
 
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
+/** undici errors that may come without a code (an HTTPParserError for bytes that are not HTTP). */
+const BAD_RESPONSE_NAMES = new Set([
+  'HTTPParserError',
+  'ResponseContentLengthMismatchError',
+  'ResponseExceededMaxSizeError',
+  'SocketError',
+])
+
 /** `deadlineHit` is true when the gateway's own deadline aborted the call. */
 export function hostErrorReason(error: unknown, deadlineHit: boolean): Reason {
   if (deadlineHit) return 'host_timeout'
@@ -33,6 +41,8 @@ export function hostErrorReason(error: unknown, deadlineHit: boolean): Reason {
   if (code && UNREACHABLE.has(code)) return 'host_unreachable'
   if (code && TIMEOUT.has(code)) return 'host_timeout'
   if (code && (BAD_RESPONSE.has(code) || code.startsWith('HPE_'))) return 'host_bad_response'
+  if (BAD_RESPONSE_NAMES.has((error as { name?: unknown } | undefined)?.name as string))
+    return 'host_bad_response'
   return 'host_error'
 }
 

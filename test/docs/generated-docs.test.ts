@@ -7,6 +7,7 @@ import {
   CONFIG_REFERENCE_START,
   renderConfigReference,
   renderJsonSchema,
+  renderMetrics,
   renderReasonCodes,
 } from '../../src/docs/render-docs.ts'
 import { REASONS } from '../../src/reasons.ts'
@@ -19,6 +20,10 @@ const read = (file: string) => readFileSync(join(root, file), 'utf8')
 describe('generated documents', () => {
   it('config/ehi-gateway.schema.json matches the config schema', () => {
     expect(read('config/ehi-gateway.schema.json')).toBe(renderJsonSchema())
+  })
+
+  it('docs/metrics.md matches the metric catalog', () => {
+    expect(read('docs/metrics.md')).toBe(renderMetrics())
   })
 
   it('docs/reason-codes.md matches the reason catalog', () => {

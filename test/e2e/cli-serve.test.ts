@@ -54,6 +54,9 @@ function validConfig(port: number) {
       clientCa: [pki.files['thredd-root-ca.pem'], pki.files['thredd-issuing-ca.pem']],
     },
     upstream: { url: host.url },
+    // One process and a free admin port: tests run in parallel and must not share 9090.
+    workers: 1,
+    admin: { port: 0 },
   }
 }
 
@@ -94,6 +97,15 @@ describe('serve with an invalid configuration', () => {
     expect(await run.exited).toBe(2)
     expect(run.stderr()).toContain('tls.serverCertificates[0].key')
     expect(run.stderr()).not.toContain(pem.split('\n')[1]!)
+  })
+
+  it('exits 2 on an empty file, naming each missing section', async () => {
+    const file = join(dir, 'empty.yaml')
+    writeFileSync(file, '')
+    const run = runCli(['serve', '--config', file])
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toContain('  - tls: is required')
+    expect(run.stderr()).toContain('  - upstream: is required')
   })
 
   it('exits 2 on an EHI_GATEWAY_ variable that names no setting', async () => {
@@ -150,7 +162,7 @@ describe('serve with a valid configuration', () => {
       '-H',
       'content-type: text/xml',
       '--data-binary',
-      '@test/fixtures/ehi/auth-0100.xml',
+      '@test/fixtures/ehi/auth.xml',
     ]
     const without = await runTool('curl', [...base, '-w', '\n%{http_code}', url])
     expect(without.stdout.trim().split('\n').pop()).toBe('400')

@@ -23,7 +23,7 @@ const base = [
   '-H',
   'content-type: text/xml',
   '--data-binary',
-  '@test/fixtures/ehi/auth-0100.xml',
+  '@test/fixtures/ehi/auth.xml',
   '-w',
   '\n%{http_code}',
 ]

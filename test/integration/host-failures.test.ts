@@ -27,7 +27,11 @@ describe('host unreachable', () => {
     expect(res.status).toBe(502)
     expect(res.headers['x-ehi-gateway-reason']).toBe('host_unreachable')
     expect(JSON.parse(res.body.toString()).reason).toBe('host_unreachable')
-    expect(h.logs.findLast((l) => l.event === 'host_error')).toMatchObject({ reason: 'host_unreachable' })
+    expect(h.logs.findLast((l) => l.event === 'request')).toMatchObject({
+      reason: 'host_unreachable',
+      outcome: 'host_failure',
+      hostError: { reason: 'host_unreachable', code: 'ECONNREFUSED' },
+    })
     expect(await h.counter('ehi_gateway_host_errors_total', { reason: 'host_unreachable' })).toBe(1)
   })
 })
@@ -35,7 +39,7 @@ describe('host unreachable', () => {
 describe('host too slow', () => {
   let h: Harness
   beforeAll(async () => {
-    h = await startHarness(pki, { upstream: { timeoutMs: 100 } })
+    h = await startHarness(pki, { ehi: { deadlineMs: { decision: 300 } } })
   })
   afterAll(() => h.close())
   afterEach(() => {

@@ -25,10 +25,10 @@ describe('HTTP-level errors for a verified client', () => {
     expect(res.headers['x-ehi-gateway-reason']).toBe('method_not_allowed')
   })
 
-  it('answers 413 body_too_large past the body limit', async () => {
+  it('answers 400 ehi_too_large past the body limit', async () => {
     const res = await post(pki, h.port, { client: pki.clients.good, body: Buffer.alloc(5000, 'a') })
-    expect(res.status).toBe(413)
-    expect(res.headers['x-ehi-gateway-reason']).toBe('body_too_large')
+    expect(res.status).toBe(400)
+    expect(res.headers['x-ehi-gateway-reason']).toBe('ehi_too_large')
   })
 
   it('serves every configured path', async () => {

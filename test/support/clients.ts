@@ -5,7 +5,11 @@
 import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { connect, type TLSSocket } from 'node:tls'
+import { buildMessage } from '../../src/ehi/synthetic-messages.ts'
 import type { TestPki } from './test-pki.ts'
+
+/** A valid EHI authorisation request (0100/A) in XML, the default body of every test request. */
+export const AUTH_XML = buildMessage('auth', 'xml')
 
 export interface PostResult {
   status: number
@@ -28,7 +32,7 @@ export interface PostOptions {
 }
 
 export function post(pki: TestPki, port: number, options: PostOptions = {}): Promise<PostResult> {
-  const body = options.body ?? '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"/>'
+  const body = options.body ?? AUTH_XML
   return new Promise((resolve, reject) => {
     let socket: TLSSocket | undefined
     const req = request(
@@ -45,7 +49,12 @@ export function post(pki: TestPki, port: number, options: PostOptions = {}): Pro
         ...(options.localAddress ? { localAddress: options.localAddress } : {}),
         ...(options.session ? { session: options.session } : {}),
         agent: false,
-        headers: { 'content-type': 'text/xml', ...options.headers },
+        // A header given as '' is left out entirely (to test a request without it).
+        headers: Object.fromEntries(
+          Object.entries({ 'content-type': 'text/xml', ...options.headers }).filter(
+            ([, value]) => value !== '',
+          ),
+        ),
       },
       (res) => {
         const chunks: Buffer[] = []
@@ -118,8 +127,7 @@ export function rawExchange(
   })
 }
 
-export const SAMPLE_REQUEST =
-  'POST /ehi HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: 2\r\n\r\n<a'
+export const SAMPLE_REQUEST = `POST /ehi HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: ${Buffer.byteLength(AUTH_XML)}\r\n\r\n${AUTH_XML}`
 
 /** Sends `count` requests one after another on a single TLS connection; returns the status lines. */
 export function sequentialOnOneConnection(

@@ -2,6 +2,9 @@
  * Starts a gateway on 127.0.0.1:0 in front of a recording reference host, with the test PKI and
  * captured JSON log lines. Overrides are merged into the config (lists are replaced).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { TestPki } from './test-pki.ts'
 import { validateConfig } from '../../src/config/load-config.ts'
 import { compileRuntime } from '../../src/gateway/compile-runtime.ts'
@@ -17,6 +20,10 @@ export interface Harness {
   host: ReferenceHost
   logs: LogLine[]
   port: number
+  /** The config file the gateway was started from (and reloads from). */
+  configFile: string
+  /** Rewrites the config file with these overrides merged into the original config. */
+  rewriteConfig(overrides: Record<string, unknown>): void
   /** Sum of a counter (optionally for one label set). */
   counter(name: string, labels?: Record<string, string>): Promise<number>
   close(): Promise<void>
@@ -32,7 +39,23 @@ export function baseConfig(pki: TestPki, hostUrl: string): Record<string, unknow
       crl: { enabled: true, files: [f['thredd-root-ca.crl.pem'], f['thredd-issuing-ca.crl.pem']] },
       handshakeTimeoutMs: 2000,
     },
-    upstream: { url: hostUrl, timeoutMs: 1000 },
+    upstream: { url: hostUrl },
+    // Generous deadlines: a loaded CI machine must not turn a slow handshake into a 504.
+    // Tests of the deadlines themselves set their own.
+    ehi: {
+      threddBudgetMs: 10_000,
+      deadlineMs: {
+        decision: 5000,
+        reversal: 5000,
+        advice: 5000,
+        financial: 5000,
+        cutoff: 5000,
+        other: 5000,
+      },
+    },
+    admin: { port: 0 },
+    // Reloads in tests are explicit; file watching has its own test.
+    reload: { watchFiles: false },
     log: { level: 'info' },
   }
 }
@@ -40,6 +63,8 @@ export function baseConfig(pki: TestPki, hostUrl: string): Record<string, unknow
 export async function startHarness(pki: TestPki, overrides: Record<string, unknown> = {}): Promise<Harness> {
   const host = await startReferenceHost()
   const raw = merge(baseConfig(pki, host.url), overrides)
+  const configFile = join(mkdtempSync(join(tmpdir(), 'ehi-gateway-config-')), 'gateway.json')
+  writeFileSync(configFile, JSON.stringify(raw, null, 2))
   const { config, issues } = validateConfig(raw)
   if (issues.length) throw new Error(formatIssues(issues))
   const runtime = compileRuntime(config)
@@ -47,14 +72,18 @@ export async function startHarness(pki: TestPki, overrides: Record<string, unkno
   const logger = createLogger(config.log, {
     write: (line: string) => void logs.push(JSON.parse(line) as LogLine),
   })
-  const gateway = await startGateway({ runtime, logger })
+  const gateway = await startGateway({ runtime, logger, source: { file: configFile, env: {} } })
   return {
     gateway,
     host,
     logs,
     port: gateway.port,
+    configFile,
+    rewriteConfig(more) {
+      writeFileSync(configFile, JSON.stringify(merge(raw, more), null, 2))
+    },
     async counter(name, labels) {
-      const metric = gateway.registry.getSingleMetric(name)
+      const metric = gateway.registry.getSingleMetric(name) ?? gateway.controlRegistry?.getSingleMetric(name)
       if (!metric) throw new Error(`no metric ${name}`)
       const { values } = await metric.get()
       return values

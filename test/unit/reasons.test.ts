@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { isReason, REASONS, type Stage } from '../../src/reasons.ts'
 
-const STAGES: readonly Stage[] = ['accept', 'tls', 'identity', 'http', 'upstream']
+const STAGES: readonly Stage[] = ['accept', 'tls', 'identity', 'http', 'ehi', 'upstream']
 const entries = Object.entries(REASONS).map(([code, info]) => ({ code, ...info }))
 
 describe('REASONS', () => {
@@ -43,7 +43,10 @@ describe('REASONS', () => {
     { code: 'host_bad_response', status: 502 },
     { code: 'revoked', status: 403 },
     { code: 'not_found', status: 404 },
-    { code: 'body_too_large', status: 413 },
+    { code: 'ehi_too_large', status: 400 },
+    { code: 'ehi_malformed', status: 400 },
+    { code: 'ehi_unsupported_media_type', status: 400 },
+    { code: 'deadline_passed', status: 504 },
   ] as const)('answers $code with $status', ({ code, status }) => {
     expect(REASONS[code].status).toBe(status)
   })

@@ -45,14 +45,24 @@ describe('every schema field', () => {
             ? 'true'
             : node.type === 'array'
               ? '[]'
-              : 'text'
+              : node.type === 'object'
+                ? '{}'
+                : 'text'
       const target: Record<string, unknown> = {}
       const { sources, issues } = applyEnvOverrides(target, { [envNameFor(field.path)]: sample })
       expect(issues).toEqual([])
       expect(sources.get(dotted)).toBe(envNameFor(field.path))
       const value = field.path.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], target)
       expect(value).toEqual(
-        node.type === 'integer' ? 7 : node.type === 'boolean' ? true : node.type === 'array' ? [] : 'text',
+        node.type === 'integer'
+          ? 7
+          : node.type === 'boolean'
+            ? true
+            : node.type === 'array'
+              ? []
+              : node.type === 'object'
+                ? {}
+                : 'text',
       )
     },
   )
@@ -159,9 +169,9 @@ describe('applyEnvOverrides conversions', () => {
   it.each([
     {
       name: 'a non-number integer',
-      env: 'EHI_GATEWAY_UPSTREAM__TIMEOUT_MS',
+      env: 'EHI_GATEWAY_UPSTREAM__CONNECT_TIMEOUT_MS',
       raw: 'abc',
-      path: 'upstream.timeoutMs',
+      path: 'upstream.connectTimeoutMs',
       message: 'must be a number',
     },
     {

@@ -43,7 +43,9 @@ describe('validateConfig defaults', () => {
     { path: 'network.allowlist', value: [] },
     { path: 'tls.crl.enabled', value: false },
     { path: 'tls.minVersion', value: 'TLSv1.2' },
-    { path: 'upstream.timeoutMs', value: 150 },
+    { path: 'ehi.deadlineMs.decision', value: 150 },
+    { path: 'ehi.defaultMode', value: 1 },
+    { path: 'ehi.onHostFailure.acknowledgement', value: 'ack0' },
     { path: 'log.level', value: 'info' },
     { path: 'referenceHost.enabled', value: false },
   ])('defaults $path to $value', ({ path, value }) => {
@@ -71,16 +73,18 @@ describe('validateConfig defaults', () => {
 describe('validateConfig issues', () => {
   const paths = (raw: unknown) => validateConfig(raw).issues.map((i) => i.path)
 
-  it('names both required sections when they are missing', () => {
+  it('names each missing required section at its own path', () => {
     const { issues } = validateConfig({})
-    expect(issues).toHaveLength(1)
-    expect(issues[0]?.message).toMatch(/tls, upstream/)
+    expect(issues).toEqual([
+      { path: 'tls', message: 'is required' },
+      { path: 'upstream', message: 'is required' },
+    ])
   })
 
   it.each([
     {
       name: 'a missing nested required field',
-      raw: { ...minimal(), upstream: { timeoutMs: 100 } },
+      raw: { ...minimal(), upstream: { connections: 4 } },
       path: 'upstream.url',
       message: 'is required',
     },
@@ -336,6 +340,6 @@ describe('loadConfig', () => {
   it('treats an empty file as an empty config', () => {
     const file = join(dir, 'empty.yaml')
     writeFileSync(file, '')
-    expect(loadConfig({ file, env: {} }).issues.map((i) => i.path)).toEqual(['(top level)'])
+    expect(loadConfig({ file, env: {} }).issues.map((i) => i.path)).toEqual(['tls', 'upstream'])
   })
 })

@@ -50,6 +50,19 @@ describe('hostErrorReason', () => {
   })
 })
 
+describe('hostErrorReason without a code', () => {
+  // undici raises HTTPParserError without a code for bytes that are not HTTP at all.
+  it.each([
+    'HTTPParserError',
+    'ResponseContentLengthMismatchError',
+    'ResponseExceededMaxSizeError',
+    'SocketError',
+  ])('%s -> host_bad_response', (name) => {
+    const error = Object.assign(new Error('bad answer'), { name })
+    expect(hostErrorReason(error, false)).toBe('host_bad_response')
+  })
+})
+
 describe('errorCode', () => {
   it.each([
     { name: 'a code on the error', error: withCode('ECONNRESET'), code: 'ECONNRESET' },

@@ -1,0 +1,125 @@
+/**
+ * `ehi-gateway check URL`: connects to an EHI endpoint as Thredd would and reports each go-live
+ * check with its evidence. Works against any endpoint (ehi-gateway, nginx, anything else).
+ * Exit code 0 only when every required check passes, 1 otherwise, 2 for bad usage.
+ */
+import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { rootCertificates } from 'node:tls'
+import { parseArgs } from 'node:util'
+import { evaluateChecks } from '../check/evaluate-checks.ts'
+import { findExecutable, runProbes } from '../check/probes.ts'
+import { buildReport, renderJson, renderText } from '../check/report.ts'
+import { SAMPLE_GET_TRANSACTION_XML } from '../check/sample-get-transaction.ts'
+import { parseTarget, TargetError } from '../check/target.ts'
+import { issuerOf } from '../pki/certificate-info.ts'
+import { certificateIssuerDer } from '../pki/x509-name.ts'
+import { splitPem } from '../tls/pem.ts'
+
+export const CHECK_USAGE = `  check URL [--cert FILE --key FILE] [--ca FILE] [--expect-client-ca NAME ...] [--sample FILE] [--json]
+                               Connect to an EHI endpoint as Thredd would and run the go-live
+                               checks (protocols, suites, chain, client CA names, 400/403 without
+                               a client certificate, 200 and an EHI answer with it, HSTS). Exit 0
+                               only when every required check passes.
+`
+
+export async function checkCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      ca: { type: 'string' },
+      'expect-client-ca': { type: 'string', multiple: true, default: [] },
+      sample: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '5000' },
+    },
+  })
+  const usage = (message: string) => {
+    process.stderr.write(`ehi-gateway check: ${message}\nUsage:\n${CHECK_USAGE}`)
+    return 2
+  }
+  if (positionals.length !== 1) return usage('give exactly one URL, for example https://127.0.0.1:8443/ehi')
+  if (Boolean(values.cert) !== Boolean(values.key)) return usage('--cert and --key go together')
+  const timeoutMs = Number(values.timeout)
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100)
+    return usage('--timeout must be a number of milliseconds (>= 100)')
+
+  let target
+  try {
+    target = parseTarget(positionals[0]!)
+  } catch (error) {
+    if (error instanceof TargetError) return usage(error.message)
+    throw error
+  }
+
+  const read = (file: string, what: string): string | undefined => {
+    try {
+      return readFileSync(file, 'utf8')
+    } catch (error) {
+      process.stderr.write(
+        `ehi-gateway check: cannot read ${what} ${file} (${(error as NodeJS.ErrnoException).code})\n`,
+      )
+      return undefined
+    }
+  }
+  const ca = values.ca ? read(values.ca, 'the CA file') : undefined
+  const cert = values.cert ? read(values.cert, 'the client certificate') : undefined
+  const key = values.key ? read(values.key, 'the client key') : undefined
+  const sampleText = values.sample ? read(values.sample, 'the sample message') : SAMPLE_GET_TRANSACTION_XML
+  if (
+    (values.ca && ca === undefined) ||
+    (values.cert && (cert === undefined || key === undefined)) ||
+    sampleText === undefined
+  ) {
+    return 2
+  }
+
+  const anchorPems = ca
+    ? splitPem(ca)
+        .filter((b) => b.label === 'CERTIFICATE')
+        .map((b) => b.der)
+    : rootCertificates
+  if (ca && anchorPems.length === 0) return usage(`${values.ca} holds no PEM certificate`)
+  const anchors = anchorPems.map((pem) => new X509Certificate(pem))
+
+  let clientIssuer: { text: string; der: Buffer } | undefined
+  if (cert) {
+    const first = splitPem(cert).find((b) => b.label === 'CERTIFICATE')
+    if (!first) return usage(`${values.cert} holds no PEM certificate`)
+    const leaf = new X509Certificate(first.der)
+    clientIssuer = { text: issuerOf(leaf), der: certificateIssuerDer(leaf.raw) }
+  }
+
+  const openssl = findExecutable('openssl')
+  const sampleFormat = sampleText.trimStart().startsWith('{') ? 'json' : 'xml'
+  const probes = await runProbes({
+    target,
+    ca,
+    client: cert && key ? { cert, key } : undefined,
+    sample: { body: sampleText, format: sampleFormat },
+    timeoutMs,
+    concurrency: 8,
+    openssl,
+  })
+  const now = new Date()
+  const checks = evaluateChecks(probes, {
+    now,
+    anchors,
+    anchorsLabel: values.ca ? `--ca ${values.ca}` : 'the system roots',
+    hostname: target.hostname,
+    expectedCaNames: values['expect-client-ca'],
+    clientIssuer,
+  })
+  const notes: string[] = []
+  if (!openssl) {
+    notes.push(
+      'openssl was not found on PATH: client CA names of a TLS 1.3-only server cannot be read (TLS 1.2 servers are read directly)',
+    )
+  }
+  const report = buildReport(target.url, checks, now, notes)
+  process.stdout.write(values.json ? renderJson(report) : renderText(report))
+  return report.ok ? 0 : 1
+}

@@ -1,0 +1,182 @@
+/**
+ * Checks the host's answer against the shape Thredd expects (ehi-domain.md §3): Thredd treats a
+ * non-conforming answer as no answer and resends, so each problem is counted and logged with a
+ * stable code. The answer itself is passed through unchanged by default. Pure.
+ */
+import { SaxesParser, type SaxesTagNS } from 'saxes'
+import type { EhiFormat, MessageClass } from './ehi-message.ts'
+import { EHI_NS, SOAP11_NS } from './parse-ehi-message.ts'
+
+export const ANSWER_PROBLEMS = [
+  'non_2xx_status',
+  'no_content_length',
+  'wrong_format',
+  'malformed',
+  'no_result_element',
+  'missing_acknowledgement',
+  'bad_acknowledgement',
+  'missing_response_status',
+  'missing_numeric',
+  'null_numeric',
+  'bad_numeric',
+  'missing_cutoff_result',
+] as const
+export type AnswerProblem = (typeof ANSWER_PROBLEMS)[number]
+
+export interface AnswerCheck {
+  conforming: boolean
+  problems: AnswerProblem[]
+  acknowledgement?: string
+  responseStatus?: string
+  cutOffResult?: string
+}
+
+export interface HostAnswer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: Buffer
+}
+
+/** The numeric elements the XML schema marks minOccurs=1; never `null` in either format. */
+const NUMERIC_FIELDS = [
+  'CurBalance',
+  'AvlBalance',
+  'LoadAmount',
+  'Bill_Amt_Approved',
+  'Update_Balance',
+  'New_Balance_Sequence_Exthost',
+  'CurBalance_GPS_STIP',
+  'AvlBalance_GPS_STIP',
+]
+const NUMBER = /^-?\d+(\.\d+)?$/
+
+export function checkHostAnswer(answer: HostAnswer, format: EhiFormat, cls: MessageClass): AnswerCheck {
+  const problems = new Set<AnswerProblem>()
+  if (answer.status < 200 || answer.status > 299) problems.add('non_2xx_status')
+  if (answer.headers['content-length'] === undefined) problems.add('no_content_length')
+  const text = answer.body
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trim()
+  if (text === '') {
+    problems.add('malformed')
+    return { conforming: false, problems: [...problems] }
+  }
+  const looksXml = text.startsWith('<')
+  const looksJson = text.startsWith('{') || text.startsWith('[')
+  if ((format === 'json' && looksXml) || (format === 'xml' && looksJson)) {
+    problems.add('wrong_format')
+    return { conforming: false, problems: [...problems] }
+  }
+  const values = format === 'json' ? readJson(text) : readXml(text, cls === 'cutoff')
+  if (!values) {
+    problems.add(format === 'json' ? 'malformed' : 'no_result_element')
+    return { conforming: false, problems: [...problems] }
+  }
+  const result: AnswerCheck = { conforming: true, problems: [] }
+  if (cls === 'cutoff') {
+    const value = values.get('Cut_OffResult')
+    if (value === undefined) problems.add('missing_cutoff_result')
+    else result.cutOffResult = value
+  } else {
+    const ack = values.get('Acknowledgement')
+    if (ack === undefined) problems.add('missing_acknowledgement')
+    else {
+      result.acknowledgement = ack
+      if (ack !== '0' && ack !== '1') problems.add('bad_acknowledgement')
+    }
+    const status = values.get('Responsestatus')
+    if (status !== undefined) result.responseStatus = status
+    if ((cls === 'decision' || cls === 'reversal') && status === undefined)
+      problems.add('missing_response_status')
+    for (const name of NUMERIC_FIELDS) {
+      const value = values.get(name)
+      if (value === undefined) {
+        if (format === 'xml') problems.add('missing_numeric')
+      } else if (value === 'null' || value === '\u0000null') problems.add('null_numeric')
+      else if (!NUMBER.test(value.trim())) problems.add('bad_numeric')
+    }
+  }
+  result.problems = [...problems]
+  result.conforming = result.problems.length === 0
+  return result
+}
+
+/** The top-level values of a JSON answer as text; `null` becomes the text "null". */
+function readJson(text: string): Map<string, string> | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined
+    const out = new Map<string, string>()
+    for (const [key, field] of Object.entries(value)) {
+      if (field === null) out.set(key, 'null')
+      else if (typeof field !== 'object') out.set(key, String(field))
+    }
+    return out
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The children of GetTransactionResponse/GetTransactionResult (or the Cut_OffResult text) in a
+ * SOAP 1.1 envelope, or undefined when the answer does not have that shape.
+ */
+function readXml(text: string, cutOff: boolean): Map<string, string> | undefined {
+  if (text.includes('<!DOCTYPE') || text.includes('<!ENTITY')) return undefined
+  const parser = new SaxesParser({ xmlns: true, position: false })
+  const path: SaxesTagNS[] = []
+  const out = new Map<string, string>()
+  let current: string | undefined
+  let value = ''
+  let shaped = false
+  let failed = false
+  parser.on('error', (error) => {
+    if (!error.message.startsWith('disallowed character')) {
+      failed = true
+      throw error
+    }
+  })
+  parser.on('opentag', (tag: SaxesTagNS) => {
+    path.push(tag)
+    const d = path.length
+    const [env, body, response, result] = path
+    const envelopeOk =
+      env?.local === 'Envelope' && env.uri === SOAP11_NS && body?.local === 'Body' && body.uri === SOAP11_NS
+    if (cutOff) {
+      // The Cut_OffResponse makes the shape; a missing Cut_OffResult is then its own problem.
+      if (d === 3 && envelopeOk && tag.local === 'Cut_OffResponse' && tag.uri === EHI_NS) shaped = true
+      else if (d === 4 && shaped && response?.local === 'Cut_OffResponse' && tag.local === 'Cut_OffResult') {
+        current = 'Cut_OffResult'
+        value = ''
+      }
+    } else if (
+      d === 4 &&
+      envelopeOk &&
+      response?.local === 'GetTransactionResponse' &&
+      response.uri === EHI_NS &&
+      result?.local === 'GetTransactionResult'
+    ) {
+      shaped = true
+    } else if (d === 5 && shaped && path[3]?.local === 'GetTransactionResult') {
+      current = tag.local
+      value = ''
+    }
+  })
+  parser.on('text', (chunk) => {
+    if (current !== undefined) value += chunk
+  })
+  parser.on('closetag', () => {
+    if (current !== undefined && (path.length === 5 || (cutOff && path.length === 4))) {
+      out.set(current, value.trim())
+      current = undefined
+    }
+    path.pop()
+  })
+  try {
+    parser.write(text).close()
+  } catch {
+    return undefined
+  }
+  return shaped && !failed ? out : undefined
+}

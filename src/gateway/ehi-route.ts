@@ -1,0 +1,201 @@
+/**
+ * The EHI route: parse -> classify -> deadline -> forward -> check the answer -> reply.
+ * A body that is not an EHI message is refused and never forwarded; when the host gives no
+ * usable answer, the class decides the answer (ehi/failure-answer.ts), never an approval or an
+ * acknowledgement the host did not give.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { auditRecord, type EhiAudit } from '../ehi/audit-record.ts'
+import { checkHostAnswer, type AnswerCheck } from '../ehi/check-host-answer.ts'
+import { classifyEhiMessage, modeFor, type EhiMode } from '../ehi/classify-ehi-message.ts'
+import type { Runtime } from './compile-runtime.ts'
+import { contentTypeFor } from '../ehi/ehi-answers.ts'
+import { ehiHostHeaders } from '../ehi/ehi-host-headers.ts'
+import type { EhiFormat, MessageClass } from '../ehi/ehi-message.ts'
+import { remainingDeadlineMs } from '../ehi/deadline.ts'
+import { failureAnswer, type FailurePolicy } from '../ehi/failure-answer.ts'
+import { parseEhiMessage } from '../ehi/parse-ehi-message.ts'
+import type { AllowedPeer } from '../identity/peer-evaluator.ts'
+import type { Metrics } from '../observability/metrics.ts'
+import type { Reason } from '../reasons.ts'
+import { REASON_HEADER } from '../reply/error-answer.ts'
+import { toClientResponseHeaders } from '../reply/host-response-headers.ts'
+import type { HostClient } from '../upstream/host-client.ts'
+import { toHostRequestHeaders } from '../upstream/host-request-headers.ts'
+import { traceparentFor } from '../upstream/trace-context.ts'
+
+export type Outcome = 'host_answer' | 'synthesized' | 'refused' | 'rejected' | 'host_failure'
+
+/** Everything the one audit line of a request reports. */
+export interface RequestRecord {
+  peer: AllowedPeer | null
+  outcome: Outcome
+  reason: Reason | undefined
+  detail: string | undefined
+  messageClass: MessageClass | 'unclassified'
+  ehi: EhiAudit | undefined
+  answer: AnswerAudit | undefined
+  /** performance.now() when the request arrived, and the connection's accept time. */
+  startedAt: number
+  connectionAcceptedAt: number | undefined
+  /** 1 for the first request on the connection. */
+  requestOnConnection: number
+  handshakeMs: number | undefined
+  parseMs: number | undefined
+  hostMs: number | undefined
+  hostError: { reason: Reason; code: string | undefined } | undefined
+}
+
+export interface AnswerAudit {
+  status: number
+  synthesized: boolean
+  Acknowledgement?: string
+  Responsestatus?: string
+  Cut_OffResult?: string
+  conforming?: boolean
+  problems?: string[]
+}
+
+/** What a reload swaps: read once per request, so a request sees one consistent state. */
+export interface LiveState {
+  runtime: Runtime
+  host: HostClient
+}
+
+export interface EhiRouteDeps {
+  live: () => LiveState
+  metrics: Metrics
+  sendError: (request: FastifyRequest, reply: FastifyReply, reason: Reason, close: boolean) => FastifyReply
+}
+
+const EMPTY = Buffer.alloc(0)
+
+export function ehiRoute(deps: EhiRouteDeps) {
+  const { live, metrics, sendError } = deps
+
+  return async function handleEhiMessage(request: FastifyRequest, reply: FastifyReply) {
+    const { runtime, host } = live()
+    const { limits, modes, deadlines, failurePolicy, replaceNonConforming } = runtime.ehi
+    const record = request.ehi
+    const peer = record.peer
+    // Unreachable: the request gate admits only allowed connections. Fail closed regardless.
+    if (!peer) return sendError(request, reply, 'internal_error', true)
+
+    const body = (request.body as Buffer | undefined) ?? EMPTY
+    const parseStart = performance.now()
+    const parsed = parseEhiMessage(body, request.headers['content-type'], limits)
+    record.parseMs = performance.now() - parseStart
+    if (!parsed.ok) {
+      record.detail = parsed.detail
+      return sendError(request, reply, parsed.reason, false)
+    }
+    const message = parsed.message
+    const mode = modeFor(message, modes)
+    const cls = classifyEhiMessage(message, mode)
+    record.messageClass = cls
+    record.ehi = auditRecord(message, cls, mode, runtime.tokenKey)
+    if (Number(message.fields.SendingAttemptCount ?? 0) > 0) metrics.repeats.inc({ class: cls })
+
+    // Thredd's timer started at its TCP connect: the first message on a connection is counted
+    // from accept, later ones on a kept-alive connection from their own arrival.
+    const since =
+      record.requestOnConnection === 1 && record.connectionAcceptedAt !== undefined
+        ? record.connectionAcceptedAt
+        : record.startedAt
+    const remaining = remainingDeadlineMs(deadlines[cls], performance.now() - since)
+    if (remaining <= 0)
+      return answerWithoutHost(request, reply, cls, mode, message.format, 'deadline_passed', failurePolicy)
+
+    const headers = toHostRequestHeaders(request.headers, peer.headers, {
+      requestId: request.id,
+      traceparent: traceparentFor(request.headers.traceparent),
+      clientAddress: stripV4Mapped(request.socket.remoteAddress),
+    })
+    Object.assign(headers, ehiHostHeaders(message, cls))
+
+    metrics.inFlight.inc()
+    const hostStart = performance.now()
+    const result = await host.post(body, headers, remaining)
+    record.hostMs = performance.now() - hostStart
+    metrics.inFlight.dec()
+
+    if (!result.ok) {
+      record.hostError = { reason: result.reason, code: result.code }
+      metrics.hostErrors.inc({ reason: result.reason })
+      return answerWithoutHost(request, reply, cls, mode, message.format, result.reason, failurePolicy)
+    }
+    metrics.hostDuration.observe({ class: cls }, record.hostMs / 1000)
+    const check = checkHostAnswer(result, message.format, cls)
+    record.answer = answerAudit(result.status, false, check)
+    if (!check.conforming) {
+      for (const problem of check.problems) metrics.nonConformingAnswers.inc({ class: cls, problem })
+      if (replaceNonConforming) {
+        record.hostError = { reason: 'host_nonconforming', code: check.problems.join(',') }
+        return answerWithoutHost(
+          request,
+          reply,
+          cls,
+          mode,
+          message.format,
+          'host_nonconforming',
+          failurePolicy,
+        )
+      }
+    }
+    record.outcome = 'host_answer'
+    return reply
+      .code(result.status)
+      .headers(toClientResponseHeaders(result.headers))
+      .header('x-request-id', request.id)
+      .send(result.body)
+  }
+
+  /** The host gave no usable answer: answer as the class allows, never more. */
+  function answerWithoutHost(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    cls: MessageClass,
+    mode: EhiMode,
+    format: EhiFormat,
+    reason: Reason,
+    failurePolicy: FailurePolicy,
+  ) {
+    const record = request.ehi
+    const answer = failureAnswer(cls, mode, format, failurePolicy)
+    if (answer.kind === 'status') {
+      record.outcome = 'host_failure'
+      return sendError(request, reply, reason, false)
+    }
+    record.outcome = 'synthesized'
+    record.reason = reason
+    metrics.synthesizedAnswers.inc({ class: cls, reason })
+    record.answer = {
+      status: 200,
+      synthesized: true,
+      ...(answer.acknowledgement !== undefined ? { Acknowledgement: answer.acknowledgement } : {}),
+      ...(answer.responseStatus !== undefined ? { Responsestatus: answer.responseStatus } : {}),
+      ...(answer.cutOffResult !== undefined ? { Cut_OffResult: answer.cutOffResult } : {}),
+    }
+    return reply
+      .code(200)
+      .header('content-type', contentTypeFor(format))
+      .header(REASON_HEADER, reason)
+      .header('x-ehi-gateway-synthesized', 'true')
+      .header('x-request-id', request.id)
+      .send(answer.body)
+  }
+}
+
+function answerAudit(status: number, synthesized: boolean, check: AnswerCheck): AnswerAudit {
+  const audit: AnswerAudit = { status, synthesized, conforming: check.conforming }
+  if (check.acknowledgement !== undefined) audit.Acknowledgement = check.acknowledgement
+  if (check.responseStatus !== undefined) audit.Responsestatus = check.responseStatus
+  if (check.cutOffResult !== undefined) audit.Cut_OffResult = check.cutOffResult
+  if (!check.conforming) audit.problems = check.problems
+  return audit
+}
+
+export function stripV4Mapped(address: string | undefined): string {
+  if (!address) return 'unknown'
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+}

@@ -1,0 +1,259 @@
+/**
+ * The control plane: admin server, readiness (with the host probe), reload and the control
+ * metrics. One per gateway: in-process with a single data plane, or in the cluster primary,
+ * which applies reloads to its workers.
+ *
+ * A reload is validated as a whole before anything changes: the config file and every file it
+ * names are loaded and checked (key matches certificate, chains build, CRLs cover every CA, pins
+ * decode), a reload that would remove an access control is refused, and only then is the new
+ * state applied to the data plane. A failed reload keeps the last good state, is logged with
+ * every problem, and is counted.
+ */
+import type { Registry } from 'prom-client'
+import { ConfigError, type ConfigIssue } from '../config/config-issues.ts'
+import { FILE_PATH, ConfigSchema, type GatewayConfig } from '../config/config-schema.ts'
+import type { LoadOptions } from '../config/load-config.ts'
+import { loadRuntime, type Runtime } from '../gateway/compile-runtime.ts'
+import type { Logger } from '../observability/logger.ts'
+import { createControlMetrics, recordMaterial } from '../observability/metrics.ts'
+import { startAdminServer, type AdminServer } from '../admin/admin-server.ts'
+import { startHostProbe, type ProbeResult } from '../admin/host-probe.ts'
+import { readinessChecks, type Check } from '../admin/readiness.ts'
+import { packageVersion } from '../package-info.ts'
+import { watchFiles, type FileWatcher } from './file-watcher.ts'
+import { restartOnlyChanges, wideningChanges } from './reload-guard.ts'
+import type { TSchema } from 'typebox'
+import { resolve } from 'node:path'
+
+export type ReloadTrigger = 'SIGHUP' | 'file' | 'api'
+
+export interface ReloadResult {
+  ok: boolean
+  trigger: ReloadTrigger
+  /** Why it failed: config issues, widening changes, or a worker's refusal. */
+  problems: string[]
+  /** Changed settings that need a restart and were not applied. */
+  needsRestart: string[]
+  trustHash: string
+}
+
+export interface ApplyResult {
+  ok: boolean
+  problems: string[]
+}
+
+export interface ControlPlaneOptions {
+  runtime: Runtime
+  /** Where a reload reads the configuration again; without it reload always fails. */
+  source: LoadOptions | undefined
+  logger: Logger
+  registry: Registry
+  /** The data-plane metrics in Prometheus text format (this process's, or all workers'). */
+  dataMetrics: () => Promise<string>
+  contentType: string
+  /** Applies a validated runtime to the data plane(s). */
+  apply: (next: Runtime) => Promise<ApplyResult>
+  workers?: () => { up: number; expected: number }
+  /** Serve /livez, /readyz, /metrics (admin.enabled by default). */
+  admin?: boolean
+  /** Watch the files for changes (reload.watchFiles by default). */
+  watch?: boolean
+}
+
+export interface ControlPlane {
+  readonly adminPort: number | undefined
+  runtime(): Runtime
+  readiness(): Check[]
+  reload(trigger: ReloadTrigger): Promise<ReloadResult>
+  setDraining(): void
+  /** Counts a worker that died and was replaced (cluster mode). */
+  noteWorkerRestart(): void
+  close(): Promise<void>
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { logger } = options
+  const control = createControlMetrics(options.registry)
+  let current = options.runtime
+  let draining = false
+  let probe: ProbeResult | undefined
+
+  control.buildInfo.set({ version: packageVersion(), node: process.versions.node }, 1)
+  control.draining.set(0)
+  // Created at 0, so the first failure is an increase a rule can see.
+  control.reloads.inc({ result: 'success' }, 0)
+  control.reloads.inc({ result: 'failure' }, 0)
+  control.workersConfigured.set(options.workers?.().expected ?? 1)
+  const markLoaded = () => {
+    recordMaterial(control, current.material)
+    control.lastReloadSuccess.set(Date.now() / 1000)
+  }
+  markLoaded()
+
+  const hostProbe = startHostProbe(
+    () => new URL(current.config.upstream.url),
+    current.config.admin.hostProbeIntervalMs,
+    current.config.upstream.connectTimeoutMs,
+    (result) => {
+      if (probe?.ok !== result.ok)
+        logger[result.ok ? 'info' : 'warn'](
+          { event: 'host_probe', ok: result.ok, detail: result.detail },
+          'internal host probe',
+        )
+      probe = result
+      control.hostReachable.set(result.ok ? 1 : 0)
+    },
+  )
+
+  const readiness = () => {
+    const checks = readinessChecks({
+      draining,
+      material: current.material,
+      hostReachable: probe?.ok,
+      hostProbeDetail: probe?.detail,
+      ...(options.workers ? { workers: options.workers() } : {}),
+      now: Date.now(),
+    })
+    control.ready.set(checks.every((c) => c.ok) ? 1 : 0)
+    if (options.workers) control.workers.set(options.workers().up)
+    return checks
+  }
+
+  // One reload at a time; a request that arrives during one runs once more after it.
+  let running: Promise<ReloadResult> | undefined
+  let again: ReloadTrigger | undefined
+  const reload = (trigger: ReloadTrigger): Promise<ReloadResult> => {
+    if (running) {
+      again = trigger
+      return running
+    }
+    running = reloadOnce(trigger).finally(() => {
+      running = undefined
+      if (again) {
+        const next = again
+        again = undefined
+        void reload(next)
+      }
+    })
+    return running
+  }
+
+  async function reloadOnce(trigger: ReloadTrigger): Promise<ReloadResult> {
+    const before = current
+    const fail = (problems: string[], needsRestart: string[] = []): ReloadResult => {
+      control.reloads.inc({ result: 'failure' })
+      logger.error(
+        { event: 'reload_failed', trigger, problems, trustHash: before.material.trustHash },
+        'reload failed: keeping the last good configuration',
+      )
+      return { ok: false, trigger, problems, needsRestart, trustHash: before.material.trustHash }
+    }
+    if (!options.source) return fail(['the gateway was started without a configuration file to reload from'])
+    let next: Runtime
+    try {
+      next = loadRuntime(options.source)
+    } catch (error) {
+      if (error instanceof ConfigError) return fail(error.issues.map(issueText))
+      return fail([(error as Error).message])
+    }
+    const widening = wideningChanges(before.config, next.config)
+    if (widening.length)
+      return fail(widening.map((w) => `${w}: refused on reload; restart to apply a deliberate removal`))
+    const needsRestart = restartOnlyChanges(before.config, next.config)
+    const applied = await options.apply(next)
+    if (!applied.ok) return fail(applied.problems, needsRestart)
+    current = next
+    markLoaded()
+    control.reloads.inc({ result: 'success' })
+    watcher?.update(watchedFiles(current.config, options.source.file))
+    logger.info(
+      {
+        event: 'reloaded',
+        trigger,
+        trustHash: current.material.trustHash,
+        previousTrustHash: before.material.trustHash,
+        needsRestart: needsRestart.length ? needsRestart : undefined,
+      },
+      needsRestart.length
+        ? `reloaded; these settings need a restart and were not applied: ${needsRestart.join(', ')}`
+        : 'reloaded',
+    )
+    for (const warning of next.warnings) logger.warn({ event: 'config_warning' }, warning)
+    return { ok: true, trigger, problems: [], needsRestart, trustHash: current.material.trustHash }
+  }
+
+  const watch = options.watch ?? current.config.reload.watchFiles
+  const watcher: FileWatcher | undefined =
+    watch && options.source
+      ? watchFiles(
+          watchedFiles(current.config, options.source.file),
+          current.config.reload.debounceMs,
+          (changed) => {
+            logger.info({ event: 'files_changed', files: changed }, 'watched files changed; reloading')
+            void reload('file')
+          },
+        )
+      : undefined
+
+  let admin: AdminServer | undefined
+  if ((options.admin ?? true) && current.config.admin.enabled) {
+    admin = await startAdminServer({
+      host: current.config.admin.host,
+      port: current.config.admin.port,
+      logger,
+      readiness,
+      metrics: async () => ({
+        contentType: options.contentType,
+        text: `${await options.dataMetrics()}${await options.registry.metrics()}`,
+      }),
+    })
+  }
+
+  return {
+    adminPort: admin?.port,
+    runtime: () => current,
+    readiness,
+    reload,
+    setDraining() {
+      draining = true
+      control.ready.set(0)
+      control.draining.set(1)
+    },
+    noteWorkerRestart() {
+      control.workerRestarts.inc()
+    },
+    async close() {
+      watcher?.close()
+      hostProbe.stop()
+      await admin?.close()
+    },
+  }
+}
+
+/** The config file and every file it names (certificates, keys, CAs, CRLs, secrets). */
+export function watchedFiles(config: GatewayConfig, configFile: string | undefined): string[] {
+  const files = new Set<string>()
+  if (configFile) files.add(resolve(configFile))
+  collect(config, ConfigSchema, files)
+  return [...files]
+}
+
+function collect(value: unknown, schema: TSchema, out: Set<string>): void {
+  const node = schema as {
+    type?: string
+    properties?: Record<string, TSchema>
+    items?: TSchema
+    [FILE_PATH]?: boolean
+  }
+  if (node[FILE_PATH] && typeof value === 'string') out.add(value)
+  else if (node.type === 'array' && node.items && Array.isArray(value))
+    for (const item of value) collect(item, node.items, out)
+  else if (node.type === 'object' && node.properties && value && typeof value === 'object') {
+    for (const [key, child] of Object.entries(node.properties))
+      collect((value as Record<string, unknown>)[key], child, out)
+  }
+}
+
+function issueText(issue: ConfigIssue): string {
+  return `${issue.path}: ${issue.message}${issue.source ? ` [from ${issue.source}]` : ''}`
+}

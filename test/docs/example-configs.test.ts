@@ -1,0 +1,20 @@
+/** The example configurations shipped in config/ are valid against the schema. */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { validateConfig } from '../../src/config/load-config.ts'
+
+const dir = join(import.meta.dirname, '..', '..', 'config')
+const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+
+describe('example configurations', () => {
+  it('exist', () => {
+    expect(files).toEqual(expect.arrayContaining(['demo.yaml', 'production.yaml']))
+  })
+
+  it.each(files)('%s validates against the schema', (file) => {
+    const { issues } = validateConfig(parse(readFileSync(join(dir, file), 'utf8')))
+    expect(issues).toEqual([])
+  })
+})

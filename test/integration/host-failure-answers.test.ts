@@ -1,0 +1,243 @@
+/**
+ * When the host is down, stalls past the deadline or answers garbage, each class gets the answer
+ * that keeps Thredd's guarantees: a decision a fast non-2xx (Thredd applies the mode's default),
+ * an acknowledgement-type message Acknowledgement 0 (reversals 96) so Thredd resends, a Cut_Off
+ * Cut_OffResult 0 and an error line. Never an approval, never Acknowledgement 1 the host did
+ * not give.
+ */
+import { createServer, type AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { buildMessage, contentTypeOf, SCENARIOS, type Scenario } from '../../src/ehi/synthetic-messages.ts'
+import type { ReferenceBehaviour } from '../../src/reference-host/reference-host.ts'
+import { post, type PostResult } from '../support/clients.ts'
+import { startHarness, type Harness } from '../support/harness.ts'
+
+const pki = inject('pki')
+
+const CLASS_OF: Record<Scenario, string> = {
+  auth: 'decision',
+  auth_sms: 'decision',
+  reversal: 'reversal',
+  advice: 'advice',
+  presentment: 'financial',
+  visa_presentment: 'financial',
+  load: 'other',
+  cutoff: 'cutoff',
+}
+
+/** The Acknowledgement, Responsestatus and Cut_OffResult in an answer body, whatever its format. */
+function answerValues(res: PostResult): Record<string, string> {
+  const text = res.body.toString()
+  const out: Record<string, string> = {}
+  for (const name of ['Acknowledgement', 'Responsestatus', 'Cut_OffResult']) {
+    const match = new RegExp(`<${name}>([^<]*)</${name}>|"${name}":"([^"]*)"`).exec(text)
+    if (match) out[name] = match[1] ?? match[2]!
+  }
+  return out
+}
+
+function expectSafeAnswer(scenario: Scenario, res: PostResult, failureReason: string) {
+  const values = answerValues(res)
+  const cls = CLASS_OF[scenario]
+  expect(res.headers['x-ehi-gateway-reason']).toBe(failureReason)
+  if (cls === 'decision') {
+    expect(res.status).toBeGreaterThanOrEqual(500)
+    expect(values).toEqual({})
+  } else if (cls === 'cutoff') {
+    expect(res.status).toBe(200)
+    expect(values).toEqual({ Cut_OffResult: '0' })
+    expect(res.headers['x-ehi-gateway-synthesized']).toBe('true')
+  } else {
+    expect(res.status).toBe(200)
+    expect(values.Acknowledgement).toBe('0')
+    if (cls === 'reversal') expect(values.Responsestatus).toBe('96')
+    expect(res.headers['x-ehi-gateway-synthesized']).toBe('true')
+  }
+}
+
+const matrix = SCENARIOS.flatMap((scenario) =>
+  (['xml', 'json'] as const).map((format) => ({ scenario, format })),
+)
+
+async function send(h: Harness, scenario: Scenario, format: 'xml' | 'json') {
+  return post(pki, h.port, {
+    client: pki.clients.good,
+    body: buildMessage(scenario, format),
+    headers: { 'content-type': contentTypeOf(format) },
+  })
+}
+
+describe('host down', () => {
+  let h: Harness
+  beforeAll(async () => {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    await new Promise((resolve) => server.close(resolve))
+    h = await startHarness(pki, { upstream: { url: `http://127.0.0.1:${port}/ehi` } })
+  })
+  afterAll(() => h.close())
+
+  it.each(matrix)('$scenario in $format gets the safe answer', async ({ scenario, format }) => {
+    expectSafeAnswer(scenario, await send(h, scenario, format), 'host_unreachable')
+  })
+
+  it('logs a Cut_Off the host did not take as an error, and counts every synthesized answer', async () => {
+    await send(h, 'cutoff', 'xml')
+    const line = h.logs.findLast((l) => l.event === 'request')!
+    expect(line).toMatchObject({
+      level: 'error',
+      outcome: 'synthesized',
+      answer: { synthesized: true, Cut_OffResult: '0' },
+    })
+    expect(
+      await h.counter('ehi_gateway_synthesized_answers_total', {
+        class: 'cutoff',
+        reason: 'host_unreachable',
+      }),
+    ).toBe(3)
+    expect(await h.counter('ehi_gateway_synthesized_answers_total', { class: 'decision' })).toBe(0)
+  })
+})
+
+describe.each<{ behaviour: ReferenceBehaviour; reason: string }>([
+  { behaviour: 'stall', reason: 'host_timeout' },
+  { behaviour: 'garbage', reason: 'host_bad_response' },
+  { behaviour: 'reset', reason: 'host_bad_response' },
+])('host that does "$behaviour"', ({ behaviour, reason }) => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness(pki, {
+      ehi: {
+        deadlineMs: { decision: 300, reversal: 300, advice: 300, financial: 300, cutoff: 300, other: 300 },
+      },
+    })
+    h.host.behaviour = behaviour
+  })
+  afterAll(() => h.close())
+
+  it.each(matrix)('$scenario in $format gets the safe answer', async ({ scenario, format }) => {
+    const started = performance.now()
+    expectSafeAnswer(scenario, await send(h, scenario, format), reason)
+    // Never held past the deadline (plus the connection set-up it includes).
+    expect(performance.now() - started).toBeLessThan(1500)
+  })
+})
+
+describe('host answers but without the shape Thredd expects', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness(pki)
+    h.host.behaviour = 'nonconforming'
+  })
+  afterAll(() => h.close())
+
+  it('passes the answer through unchanged by default, and counts and logs the problems', async () => {
+    const res = await send(h, 'advice', 'xml')
+    expect(res.status).toBe(200)
+    expect(res.body.toString()).toContain('<CurBalance>null</CurBalance>')
+    const line = h.logs.findLast((l) => l.event === 'request')!
+    expect(line).toMatchObject({
+      level: 'warn',
+      answer: {
+        conforming: false,
+        problems: expect.arrayContaining(['missing_acknowledgement', 'null_numeric']),
+      },
+    })
+    expect(
+      await h.counter('ehi_gateway_host_answers_nonconforming_total', {
+        class: 'advice',
+        problem: 'null_numeric',
+      }),
+    ).toBe(1)
+  })
+})
+
+describe('hostAnswerCheck: replace', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness(pki, { ehi: { hostAnswerCheck: 'replace' } })
+    h.host.behaviour = 'nonconforming'
+  })
+  afterAll(() => h.close())
+
+  it('answers a non-conforming acknowledgement as if the host had failed', async () => {
+    const res = await send(h, 'reversal', 'json')
+    expectSafeAnswer('reversal', res, 'host_nonconforming')
+  })
+})
+
+describe('a host that answers Acknowledgement 0 itself', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness(pki)
+    h.host.behaviour = 'ack0'
+  })
+  afterAll(() => h.close())
+
+  it.each(matrix.filter(({ scenario }) => CLASS_OF[scenario] !== 'decision'))(
+    '$scenario in $format gets the host answer, not an acknowledgement',
+    async ({ scenario, format }) => {
+      const res = await send(h, scenario, format)
+      expect(res.headers['x-ehi-gateway-synthesized']).toBeUndefined()
+      const values = answerValues(res)
+      expect(values.Acknowledgement ?? values.Cut_OffResult).toBe('0')
+    },
+  )
+})
+
+describe('decision failures by EHI mode', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness(pki, {
+      ehi: {
+        defaultMode: 1,
+        productModes: { '9004': 4, '9002': 2 },
+        onHostFailure: { decision: 'decline', declineResponseStatus: '91' },
+        deadlineMs: { decision: 300 },
+      },
+    })
+    h.host.behaviour = 'stall'
+  })
+  afterAll(() => h.close())
+
+  it('declines with 91 for a mode-1 product when configured to', async () => {
+    const res = await send(h, 'auth', 'xml')
+    expect(res.status).toBe(200)
+    expect(answerValues(res)).toEqual({ Responsestatus: '91', Acknowledgement: '1' })
+    expect(h.logs.findLast((l) => l.event === 'request')).toMatchObject({
+      outcome: 'synthesized',
+      answer: { synthesized: true, Responsestatus: '91' },
+    })
+  })
+
+  it.each([
+    { product: '9004', mode: 4 },
+    { product: '9002', mode: 2 },
+  ])('never declines for a mode-$mode product: a fast 504 lets Thredd decide', async ({ product }) => {
+    const res = await post(pki, h.port, {
+      client: pki.clients.good,
+      body: buildMessage('auth', 'xml', { ProductID: product }),
+    })
+    expect(res.status).toBe(504)
+    expect(answerValues(res)).toEqual({})
+  })
+})
+
+describe('a message whose deadline passed before it could be forwarded', () => {
+  let h: Harness
+  beforeAll(async () => {
+    // 1 ms from TCP accept: the TLS handshake alone spends it.
+    h = await startHarness(pki, { ehi: { deadlineMs: { decision: 1, reversal: 1 } } })
+  })
+  afterAll(() => h.close())
+
+  it('is not forwarded, and gets the class answer with deadline_passed', async () => {
+    const decision = await send(h, 'auth', 'xml')
+    expect(decision.status).toBe(504)
+    expect(decision.headers['x-ehi-gateway-reason']).toBe('deadline_passed')
+    const reversal = await send(h, 'reversal', 'xml')
+    expectSafeAnswer('reversal', reversal, 'deadline_passed')
+    expect(h.host.received).toHaveLength(0)
+  })
+})
