@@ -38,6 +38,7 @@ export default tseslint.config(
     // Pure decision modules: table-tested, no sockets, files or loggers.
     files: [
       'src/accept/ip-allowlist.ts',
+      'src/accept/proxy-protocol.ts',
       'src/identity/**/*.ts',
       'src/config/config-schema.ts',
       'src/reasons.ts',

@@ -33,6 +33,18 @@ export const REASONS = {
     status: 0,
     message: 'The source address is at limits.maxConnectionsPerIp; the TCP connection is closed before TLS.',
   },
+  proxy_untrusted_source: {
+    stage: 'accept',
+    status: 0,
+    message:
+      'PROXY protocol is on and the TCP peer is not a trusted load balancer (proxyProtocol.trustedCidrs); the connection is closed before any byte is read.',
+  },
+  proxy_header_invalid: {
+    stage: 'accept',
+    status: 0,
+    message:
+      'PROXY protocol is on and the connection did not start with a valid PROXY v1 or v2 header within proxyProtocol.headerTimeoutMs (missing, malformed, truncated, oversized or not TCP); it is closed before TLS.',
+  },
 
   // tls: the TLS handshake itself failed, so no HTTP answer can be sent
   handshake_timeout: {
@@ -106,7 +118,8 @@ export const REASONS = {
   bad_eku: {
     stage: 'identity',
     status: 403,
-    message: 'The client certificate does not carry the clientAuth extended key usage.',
+    message:
+      'The client certificate is not for TLS client authentication (no clientAuth extended key usage, or a keyUsage without digitalSignature).',
   },
   weak_key: {
     stage: 'identity',
@@ -136,7 +149,17 @@ export const REASONS = {
     status: 405,
     message: 'EHI endpoints accept POST only.',
   },
-  bad_request: { stage: 'http', status: 400, message: 'The HTTP request is malformed.' },
+  bad_request: {
+    stage: 'http',
+    status: 400,
+    message:
+      "The HTTP request is malformed (refused by the HTTP parser; the log line names the parser's code).",
+  },
+  headers_too_large: {
+    stage: 'http',
+    status: 431,
+    message: 'The request headers exceed the HTTP parser limit (16 KiB).',
+  },
   request_timeout: {
     stage: 'http',
     status: 408,

@@ -290,6 +290,9 @@ function logPosture(logger: Logger, runtime: Runtime, port: number, adminPort: n
         : 'off',
       pins: config.clientAuth.pins.spkiSha256.length + config.clientAuth.pins.certSha256.length,
       allowlist: runtime.allowAllSources ? 'any source' : config.network.allowlist.length,
+      proxyProtocol: config.proxyProtocol.enabled
+        ? { trustedCidrs: config.proxyProtocol.trustedCidrs.length }
+        : 'off',
       rejectMode: config.clientAuth.rejectMode,
       trustHash: material.trustHash,
     },

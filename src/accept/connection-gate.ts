@@ -5,6 +5,11 @@
  *   TLS handshake ok  -> the peer verdict is computed once and stored on the socket
  *   TLS handshake err -> classified, counted and logged once
  *
+ * With PROXY protocol on (proxyProtocol.enabled), TCP accept first refuses a peer that is not a
+ * trusted load balancer, then reads the PROXY header off the raw socket; only then does the
+ * socket go through the allowlist and reach TLS, with the header's source address standing in for
+ * the peer's everywhere (allowlist, per-IP limits, x-forwarded-for, logs).
+ *
  * The verdict is enforced twice: in `handshake` mode the socket is destroyed here, before the
  * HTTP layer reads a byte; in `http` mode the first request is answered 400/403 by the
  * onRequest hook and the connection is then closed. The request path forwards nothing unless
@@ -13,6 +18,8 @@
 import type { Socket } from 'node:net'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import type { IpAllowlist } from './ip-allowlist.ts'
+import { readProxyHeader } from './proxy-header-reader.ts'
+import type { ProxyEndpoint } from './proxy-protocol.ts'
 import type { AllowedPeer, PeerEvaluator, PeerVerdict } from '../identity/peer-evaluator.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
@@ -22,6 +29,8 @@ import { handshakeErrorReason } from '../tls/handshake-error-reason.ts'
 export const kVerdict = Symbol('ehi-gateway.verdict')
 const kAcceptedAt = Symbol('ehi-gateway.acceptedAt')
 const kRefused = Symbol('ehi-gateway.refused')
+/** The load balancer's own address, on a socket whose peer address came from a PROXY header. */
+const kProxiedBy = Symbol('ehi-gateway.proxiedBy')
 
 export interface ConnectionInfo {
   remoteAddress: string
@@ -53,10 +62,12 @@ export interface GateDeps {
   refusedIdleMs: number
   /** Open connections allowed per source address; more are closed before TLS. */
   maxConnectionsPerIp: number
+  /** PROXY protocol on the listener: trusted load balancers and the header deadline. */
+  proxyProtocol?: { trusted: IpAllowlist; headerTimeoutMs: number } | undefined
 }
 
 type GatedSocket = TLSSocket & { [kVerdict]?: ConnectionVerdict; _parent?: RawSocket }
-type RawSocket = Socket & { [kAcceptedAt]?: number; [kRefused]?: true }
+type RawSocket = Socket & { [kAcceptedAt]?: number; [kRefused]?: true; [kProxiedBy]?: ProxyEndpoint }
 
 export function verdictOf(socket: Socket): ConnectionVerdict | undefined {
   return (socket as GatedSocket)[kVerdict]
@@ -67,24 +78,25 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
   const perIp = new Map<string, number>()
 
   // Runs before the TLS layer wraps the socket, so a refused address costs no TLS work.
-  server.prependListener('connection', (raw: RawSocket) => {
+  const admit = (raw: RawSocket): boolean => {
     const address = raw.remoteAddress
+    const via = raw[kProxiedBy] && { proxy: raw[kProxiedBy] }
     if (!deps.state().allowIp(address)) {
       raw[kRefused] = true
       raw.destroy()
-      refuse('ip_not_allowed', { address, port: raw.remotePort })
-      return
+      refuse('ip_not_allowed', { address, port: raw.remotePort }, via)
+      return false
     }
     const key = address ?? ''
     const open = (perIp.get(key) ?? 0) + 1
     if (open > deps.maxConnectionsPerIp) {
       raw[kRefused] = true
       raw.destroy()
-      refuse('too_many_connections_from_ip', { address, port: raw.remotePort })
-      return
+      refuse('too_many_connections_from_ip', { address, port: raw.remotePort }, via)
+      return false
     }
     perIp.set(key, open)
-    raw[kAcceptedAt] = performance.now()
+    raw[kAcceptedAt] ??= performance.now()
     metrics.connectionsAccepted.inc()
     if (logger.isLevelEnabled('debug'))
       logger.debug(
@@ -98,10 +110,50 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
       if (left <= 0) perIp.delete(key)
       else perIp.set(key, left)
     })
-  })
+    return true
+  }
+
+  const proxy = deps.proxyProtocol
+  if (!proxy) server.prependListener('connection', admit)
+  else {
+    // The TLS layer wraps a socket in its 'connection' listener and reads it from then on, so it
+    // must not see the socket before the header is consumed: its listener is taken off the
+    // server and called here, once the header is read and the socket admitted. The https
+    // server still listens, so its limits, connection tracking and timeouts work as without.
+    const intoTls = server.listeners('connection') as ((socket: Socket) => void)[]
+    server.removeAllListeners('connection')
+    server.on('connection', (raw: RawSocket) => {
+      const balancer = { address: raw.remoteAddress ?? 'unknown', port: raw.remotePort ?? 0 }
+      if (!proxy.trusted(raw.remoteAddress)) {
+        raw[kRefused] = true
+        raw.destroy()
+        refuse('proxy_untrusted_source', balancer)
+        return
+      }
+      // Thredd's clock runs from its TCP connect, header included.
+      raw[kAcceptedAt] = performance.now()
+      void readProxyHeader(raw, proxy.headerTimeoutMs).then((read) => {
+        if (!read.ok) {
+          raw[kRefused] = true
+          raw.destroy()
+          refuse('proxy_header_invalid', balancer, { detail: read.problem })
+          return
+        }
+        if (raw.destroyed) return
+        // LOCAL / UNKNOWN (a balancer's own check) carries no client: the balancer's address stays.
+        if (read.header.command === 'proxy') {
+          raw[kProxiedBy] = balancer
+          presentPeerAs(raw, read.header.source, read.header.family === 'tcp6' ? 'IPv6' : 'IPv4')
+        }
+        if (!admit(raw)) return
+        for (const listener of intoTls) listener.call(server, raw)
+      })
+    })
+  }
 
   // Prepended so it runs before the HTTP layer attaches to the socket.
   server.prependListener('secureConnection', (socket: GatedSocket) => {
+    adoptProxiedPeer(socket)
     const state = deps.state()
     const acceptedAt = socket._parent?.[kAcceptedAt]
     const handshakeMs = acceptedAt === undefined ? 0 : performance.now() - acceptedAt
@@ -166,6 +218,7 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: GatedSocket) => {
     // Already counted when the allowlist destroyed it.
     if (socket._parent?.[kRefused]) return
+    adoptProxiedPeer(socket)
     const reason = handshakeErrorReason(error.code)
     refuse(
       reason,
@@ -176,6 +229,17 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
     )
   })
 
+  /** Before anything reads its address: the TLS socket reports the PROXY header's client too. */
+  function adoptProxiedPeer(socket: GatedSocket): void {
+    const raw = socket._parent
+    if (raw?.[kProxiedBy] && raw.remoteAddress)
+      presentPeerAs(
+        socket,
+        { address: raw.remoteAddress, port: raw.remotePort ?? 0 },
+        raw.remoteFamily ?? 'IPv4',
+      )
+  }
+
   function refuse(
     reason: Reason,
     peer: { address: string | undefined; port: number | undefined },
@@ -184,4 +248,18 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
     metrics.connectionsRefused.inc({ reason })
     logger.warn({ event: 'connection_refused', reason, peer, ...extra }, 'connection refused')
   }
+}
+
+/**
+ * Makes a socket report the client named by a PROXY header as its peer. Node reads the peer of
+ * a socket (and of the TLS socket over it) from the TCP handle, which knows only the load
+ * balancer; own properties shadow those getters, so every later reader (the allowlist, the
+ * per-IP limits, the TLS and HTTP layers, x-forwarded-for, the logs) sees the client.
+ */
+function presentPeerAs(socket: Socket, peer: ProxyEndpoint, family: string): void {
+  Object.defineProperties(socket, {
+    remoteAddress: { value: peer.address, configurable: true, enumerable: true },
+    remotePort: { value: peer.port, configurable: true, enumerable: true },
+    remoteFamily: { value: family, configurable: true, enumerable: true },
+  })
 }

@@ -185,6 +185,28 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {}, description: 'Network-level access control.' },
     ),
 
+    proxyProtocol: Type.Object(
+      {
+        enabled: Type.Boolean({
+          description:
+            "Expect a PROXY protocol v1 or v2 header at the start of every EHI connection, from a load balancer that does not preserve the client's address. The header's source address then takes the place of the TCP peer for the allowlist, the per-IP limits, x-forwarded-for and the logs. A connection without a valid header, or from an address not in trustedCidrs, is closed before TLS. Off: a PROXY header is a failed TLS handshake.",
+          default: false,
+        }),
+        trustedCidrs: Strings(
+          'Addresses (CIDRs) of the load balancers allowed to send PROXY headers; required when enabled. Every other source is refused, so nobody else can claim an address.',
+        ),
+        headerTimeoutMs: Millis(
+          'A connection that has not sent its complete PROXY header this long after TCP accept is closed.',
+          1000,
+        ),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'PROXY protocol on the EHI listener (behind a TCP load balancer).',
+      },
+    ),
+
     routes: Type.Object(
       {
         paths: Type.Array(Type.String({ pattern: '^/' }), {

@@ -3,7 +3,7 @@
  * keyed HMAC (a persistent card identifier is pseudonymous personal data). Never a body, never a
  * sensitive field: those are not even extracted. Pure.
  */
-import { createHmac } from 'node:crypto'
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import { AUDIT_FIELDS, type EhiMessage, type MessageClass } from './ehi-message.ts'
 import type { EhiMode } from './classify-ehi-message.ts'
 
@@ -23,7 +23,7 @@ export function auditRecord(
   message: EhiMessage,
   cls: MessageClass,
   mode: EhiMode,
-  tokenKey: Buffer,
+  tokenKey: TokenHasher,
 ): EhiAudit {
   const fields: Record<string, string> = {}
   for (const name of AUDIT_FIELDS) {
@@ -33,11 +33,32 @@ export function auditRecord(
   }
   const record: EhiAudit = { class: cls, format: message.format, root: message.root, mode, fields }
   const token = message.fields.Token
-  if (token) record.tokenHmac = tokenHmac(token, tokenKey)
+  if (token) record.tokenHmac = tokenKey(token)
   return record
 }
 
+export type TokenHasher = (token: string) => string
+
 /** HMAC-SHA-256 of the Token, base64url, truncated to 128 bits: joinable across log lines, not reversible. */
-export function tokenHmac(token: string, key: Buffer): string {
+export function tokenHmac(token: string, key: Buffer | KeyObject): string {
   return createHmac('sha256', key).update(token.trim()).digest('base64url').slice(0, 22)
+}
+
+/**
+ * The Token hasher of one key: the key is turned into a KeyObject once (createHmac with a raw
+ * Buffer converts it on every call, about 100 µs here), and the hashes of recent Tokens are kept,
+ * since a card's Token comes back with each of its messages. Bounded: cleared when full.
+ */
+export function tokenHasher(key: Buffer, maxCached = 4096): TokenHasher {
+  const keyObject = createSecretKey(key)
+  const cache = new Map<string, string>()
+  return (token) => {
+    let hash = cache.get(token)
+    if (hash === undefined) {
+      hash = tokenHmac(token, keyObject)
+      if (cache.size >= maxCached) cache.clear()
+      cache.set(token, hash)
+    }
+    return hash
+  }
 }

@@ -3,9 +3,9 @@
  * non-conforming answer as no answer and resends, so each problem is counted and logged with a
  * stable code. The answer itself is passed through unchanged by default. Pure.
  */
-import { SaxesParser, type SaxesTagNS } from 'saxes'
 import type { EhiFormat, MessageClass } from './ehi-message.ts'
-import { EHI_NS, SOAP11_NS } from './parse-ehi-message.ts'
+import { EHI_NS, SOAP11_NS, type Tokenizer } from './parse-ehi-message.ts'
+import { tokenizeXml, XmlError, type XmlHandlers } from './xml-tokenizer.ts'
 
 export const ANSWER_PROBLEMS = [
   'non_2xx_status',
@@ -49,6 +49,8 @@ const NUMERIC_FIELDS = [
   'AvlBalance_GPS_STIP',
 ]
 const NUMBER = /^-?\d+(\.\d+)?$/
+/** An answer's elements carry a few namespace declarations at most; a flood is cut short. */
+const ANSWER_MAX_ATTRIBUTES = 64
 
 export function checkHostAnswer(answer: HostAnswer, format: EhiFormat, cls: MessageClass): AnswerCheck {
   const problems = new Set<AnswerProblem>()
@@ -122,61 +124,60 @@ function readJson(text: string): Map<string, string> | undefined {
  * The children of GetTransactionResponse/GetTransactionResult (or the Cut_OffResult text) in a
  * SOAP 1.1 envelope, or undefined when the answer does not have that shape.
  */
-function readXml(text: string, cutOff: boolean): Map<string, string> | undefined {
+export function readXml(
+  text: string,
+  cutOff: boolean,
+  tokenize: Tokenizer = tokenizeXml,
+): Map<string, string> | undefined {
   if (text.includes('<!DOCTYPE') || text.includes('<!ENTITY')) return undefined
-  const parser = new SaxesParser({ xmlns: true, position: false })
-  const path: SaxesTagNS[] = []
+  const path: { local: string; uri: string }[] = []
   const out = new Map<string, string>()
   let current: string | undefined
   let value = ''
   let shaped = false
-  let failed = false
-  parser.on('error', (error) => {
-    if (!error.message.startsWith('disallowed character')) {
-      failed = true
-      throw error
-    }
-  })
-  parser.on('opentag', (tag: SaxesTagNS) => {
-    path.push(tag)
-    const d = path.length
-    const [env, body, response, result] = path
-    const envelopeOk =
-      env?.local === 'Envelope' && env.uri === SOAP11_NS && body?.local === 'Body' && body.uri === SOAP11_NS
-    if (cutOff) {
-      // The Cut_OffResponse makes the shape; a missing Cut_OffResult is then its own problem.
-      if (d === 3 && envelopeOk && tag.local === 'Cut_OffResponse' && tag.uri === EHI_NS) shaped = true
-      else if (d === 4 && shaped && response?.local === 'Cut_OffResponse' && tag.local === 'Cut_OffResult') {
-        current = 'Cut_OffResult'
+  const handlers: XmlHandlers = {
+    openTag(local, uri) {
+      path.push({ local, uri })
+      const d = path.length
+      const [env, body, response, result] = path
+      const envelopeOk =
+        env?.local === 'Envelope' && env.uri === SOAP11_NS && body?.local === 'Body' && body.uri === SOAP11_NS
+      if (cutOff) {
+        // The Cut_OffResponse makes the shape; a missing Cut_OffResult is then its own problem.
+        if (d === 3 && envelopeOk && local === 'Cut_OffResponse' && uri === EHI_NS) shaped = true
+        else if (d === 4 && shaped && response?.local === 'Cut_OffResponse' && local === 'Cut_OffResult') {
+          current = 'Cut_OffResult'
+          value = ''
+        }
+      } else if (
+        d === 4 &&
+        envelopeOk &&
+        response?.local === 'GetTransactionResponse' &&
+        response.uri === EHI_NS &&
+        result?.local === 'GetTransactionResult'
+      ) {
+        shaped = true
+      } else if (d === 5 && shaped && path[3]?.local === 'GetTransactionResult') {
+        current = local
         value = ''
       }
-    } else if (
-      d === 4 &&
-      envelopeOk &&
-      response?.local === 'GetTransactionResponse' &&
-      response.uri === EHI_NS &&
-      result?.local === 'GetTransactionResult'
-    ) {
-      shaped = true
-    } else if (d === 5 && shaped && path[3]?.local === 'GetTransactionResult') {
-      current = tag.local
-      value = ''
-    }
-  })
-  parser.on('text', (chunk) => {
-    if (current !== undefined) value += chunk
-  })
-  parser.on('closetag', () => {
-    if (current !== undefined && (path.length === 5 || (cutOff && path.length === 4))) {
-      out.set(current, value.trim())
-      current = undefined
-    }
-    path.pop()
-  })
-  try {
-    parser.write(text).close()
-  } catch {
-    return undefined
+    },
+    text(chunk) {
+      if (current !== undefined) value += chunk
+    },
+    closeTag() {
+      if (current !== undefined && (path.length === 5 || (cutOff && path.length === 4))) {
+        out.set(current, value.trim())
+        current = undefined
+      }
+      path.pop()
+    },
   }
-  return shaped && !failed ? out : undefined
+  try {
+    tokenize(text, handlers, { maxAttributes: ANSWER_MAX_ATTRIBUTES })
+  } catch (error) {
+    if (error instanceof XmlError) return undefined
+    throw error
+  }
+  return shaped ? out : undefined
 }

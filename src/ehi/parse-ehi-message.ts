@@ -4,15 +4,14 @@
  *
  * XML: SOAP 1.1 with any envelope prefix, whose Body holds exactly one `GetTransaction` or
  * `Cut_Off` element in the http://tempuri.org/ namespace, whatever the soapaction header says.
- * Parsed by saxes (strict XML 1.0 with namespaces). DTDs and entity declarations are refused
- * outright (no XXE, no entity expansion). The one tolerated error is "disallowed character":
- * acquirers put odd bytes in text fields and Thredd passes them on (ehi-domain.md §1).
+ * Read by a strict namespace-aware tokenizer (xml-tokenizer.ts). DTDs and entity declarations are
+ * refused outright (no XXE, no entity expansion). Characters XML 1.0 forbids are tolerated in
+ * text only: acquirers put odd bytes in text fields and Thredd passes them on (ehi-domain.md §1).
  *
  * JSON: a flat object; numbers keep their exact digits (TXn_ID, Token can exceed 2^53), read
  * from the parser's source text. Duplicate keys are refused: the gateway and the host must never
  * disagree on which TXn_ID a message carries.
  */
-import { SaxesParser, type SaxesTagNS } from 'saxes'
 import type { Reason } from '../reasons.ts'
 import {
   EXTRACTED_FIELDS,
@@ -21,6 +20,10 @@ import {
   type EhiMessage,
   type EhiRoot,
 } from './ehi-message.ts'
+import { tokenizeXml, XmlError, type TokenizeOptions, type XmlHandlers } from './xml-tokenizer.ts'
+
+/** Runs a document through handlers, throwing XmlError when it is not well-formed. */
+export type Tokenizer = (text: string, handlers: XmlHandlers, options?: TokenizeOptions) => void
 
 export interface ParseLimits {
   maxDepth: number
@@ -64,24 +67,31 @@ export function parseEhiMessage(
   if ('detail' in media) return { ok: false, reason: 'ehi_unsupported_media_type', detail: media.detail }
   // A UTF-8 byte-order mark is legal before the document; the bytes forwarded keep it.
   const text = body.toString('utf8').replace(/^\uFEFF/, '')
-  return media.format === 'xml' ? parseXml(text, limits) : parseJson(text, limits)
+  const result = media.format === 'xml' ? parseXml(text, limits) : parseJson(text, limits)
+  // Invalid UTF-8 decodes to U+FFFD. Tolerated in free text (acquirers' bytes, forwarded as
+  // sent), but never in a field the gateway routes, classifies or logs by: there it and the host
+  // would read different values.
+  if (result.ok && text.includes('\uFFFD')) {
+    const garbled = Object.entries(result.message.fields).find(([, value]) => value?.includes('\uFFFD'))
+    if (garbled) return malformed(`${garbled[0]} is not valid UTF-8 text`)
+  }
+  return result
 }
 
 const malformed = (detail: string): ParseResult => ({ ok: false, reason: 'ehi_malformed', detail })
 
-/** saxes' message for a character XML 1.0 forbids, met in text content. */
-const TOLERATED_ERROR = 'disallowed character.'
-
-/** Thrown inside saxes handlers to stop at the first problem (no work on a bad document). */
+/** Thrown inside the tokenizer's handlers to stop at the first problem (no work on a bad document). */
 class Stop extends Error {}
 
-function parseXml(text: string, limits: ParseLimits): ParseResult {
+/**
+ * The XML half. `tokenize` is a parameter so the differential test can run the same structure
+ * checks over saxes and prove the tokenizer is at least as strict.
+ */
+export function parseXml(text: string, limits: ParseLimits, tokenize: Tokenizer = tokenizeXml): ParseResult {
   // Refused before parsing: a document type declaration is where XXE and entity bombs live.
   if (text.includes('<!DOCTYPE') || text.includes('<!ENTITY')) {
     return malformed('DTDs and entity declarations are not accepted')
   }
-  const parser = new SaxesParser({ xmlns: true, position: false })
-  let problem: string | undefined
   let depth = 0
   let elements = 0
   let inBody = false
@@ -93,90 +103,77 @@ function parseXml(text: string, limits: ParseLimits): ParseResult {
   const fields: Record<string, string> = {}
 
   const stop = (detail: string): never => {
-    problem ??= detail
     throw new Stop(detail)
   }
-  parser.on('error', (error) => {
-    // XML 1.0 forbids most control characters; Thredd's data can carry them in text, so exactly
-    // that error is tolerated. The same character in a tag or attribute name is a broken document.
-    if (error.message === TOLERATED_ERROR) return
-    stop(error.message.replace(/\.$/, ''))
-  })
-  parser.on('xmldecl', (decl) => {
-    if (decl.encoding && !/^utf-?8$/i.test(decl.encoding))
-      stop(`declared encoding ${decl.encoding} (EHI is UTF-8)`)
-  })
-  parser.on('doctype', () => stop('DTDs are not accepted'))
-  parser.on('opentag', (tag: SaxesTagNS) => {
-    depth++
-    elements++
-    if (depth > limits.maxDepth) stop(`nested deeper than ${limits.maxDepth} elements`)
-    if (elements > limits.maxElements) stop(`more than ${limits.maxElements} elements`)
-    if (Object.keys(tag.attributes).length > limits.maxAttributes)
-      stop(`more than ${limits.maxAttributes} attributes on one element`)
-    if (depth === 1) {
-      if (tag.local !== 'Envelope' || tag.uri !== SOAP11_NS)
-        stop('the root element is not a SOAP 1.1 Envelope')
-    } else if (depth === 2) {
-      if (tag.uri !== SOAP11_NS || (tag.local !== 'Body' && tag.local !== 'Header')) {
-        stop('the Envelope may hold only a SOAP Header and Body')
+  const handlers: XmlHandlers = {
+    xmlDecl(encoding) {
+      if (encoding && !/^utf-?8$/i.test(encoding)) stop(`declared encoding ${encoding} (EHI is UTF-8)`)
+    },
+    openTag(local, uri, attributeCount) {
+      depth++
+      elements++
+      if (depth > limits.maxDepth) stop(`nested deeper than ${limits.maxDepth} elements`)
+      if (elements > limits.maxElements) stop(`more than ${limits.maxElements} elements`)
+      if (attributeCount > limits.maxAttributes)
+        stop(`more than ${limits.maxAttributes} attributes on one element`)
+      if (depth === 1) {
+        if (local !== 'Envelope' || uri !== SOAP11_NS) stop('the root element is not a SOAP 1.1 Envelope')
+      } else if (depth === 2) {
+        if (uri !== SOAP11_NS || (local !== 'Body' && local !== 'Header')) {
+          stop('the Envelope may hold only a SOAP Header and Body')
+        }
+        // SOAP 1.1 §4: at most one Header, then exactly one Body.
+        if (bodySeen) stop(local === 'Body' ? 'more than one SOAP Body' : 'a SOAP Header after the Body')
+        if (local === 'Body') {
+          bodySeen = true
+          inBody = true
+        }
+      } else if (depth === 3 && inBody) {
+        bodyChildren++
+        if (bodyChildren > 1) stop('the SOAP Body holds more than one element')
+        if (uri !== EHI_NS || (local !== 'GetTransaction' && local !== 'Cut_Off')) {
+          stop(
+            'the SOAP Body holds no GetTransaction or Cut_Off element in the http://tempuri.org/ namespace',
+          )
+        }
+        root = local as EhiRoot
+      } else if (depth === 4 && root && uri === EHI_NS && EXTRACTED_FIELDS.has(local)) {
+        field = local
+        fieldText = ''
       }
-      // SOAP 1.1 §4: at most one Header, then exactly one Body.
-      if (bodySeen) stop(tag.local === 'Body' ? 'more than one SOAP Body' : 'a SOAP Header after the Body')
-      if (tag.local === 'Body') {
-        bodySeen = true
-        inBody = true
+    },
+    text(chunk) {
+      if (field !== undefined) fieldText += chunk
+      // Only whitespace may sit between the envelope's elements (SOAP carries no mixed content).
+      else if ((depth === 1 || (depth === 2 && inBody)) && chunk.trim() !== '')
+        stop('text outside the EHI element')
+    },
+    closeTag(local) {
+      if (depth === 4 && field !== undefined) {
+        if (fields[field] !== undefined) stop(`element ${field} appears twice`)
+        fields[field] = field === 'MTID' ? fieldText.trim() : fieldText
+        field = undefined
+      } else if (depth === 2 && local === 'Body') {
+        inBody = false
       }
-    } else if (depth === 3 && inBody) {
-      bodyChildren++
-      if (bodyChildren > 1) stop('the SOAP Body holds more than one element')
-      if (tag.uri !== EHI_NS || (tag.local !== 'GetTransaction' && tag.local !== 'Cut_Off')) {
-        stop('the SOAP Body holds no GetTransaction or Cut_Off element in the http://tempuri.org/ namespace')
-      }
-      root = tag.local as EhiRoot
-    } else if (depth === 4 && root && tag.uri === EHI_NS && EXTRACTED_FIELDS.has(tag.local)) {
-      field = tag.local
-      fieldText = ''
-    }
-  })
-  parser.on('text', (chunk) => {
-    if (field !== undefined) fieldText += chunk
-    // Only whitespace may sit between the envelope's elements (SOAP carries no mixed content).
-    else if ((depth === 1 || (depth === 2 && inBody)) && chunk.trim() !== '')
-      stop('text outside the EHI element')
-  })
-  parser.on('cdata', (chunk) => {
-    if (field !== undefined) fieldText += chunk
-  })
-  parser.on('closetag', (tag: SaxesTagNS) => {
-    if (depth === 4 && field !== undefined) {
-      if (fields[field] !== undefined) stop(`element ${field} appears twice`)
-      fields[field] = field === 'MTID' ? fieldText.trim() : fieldText
-      field = undefined
-    } else if (depth === 2 && tag.local === 'Body') {
-      inBody = false
-    }
-    depth--
-  })
+      depth--
+    },
+  }
 
   try {
-    parser.write(text).close()
+    tokenize(text, handlers, { maxAttributes: limits.maxAttributes })
   } catch (error) {
-    if (!(error instanceof Stop)) problem ??= (error as Error).message
+    if (error instanceof Stop || error instanceof XmlError) return malformed(error.message)
+    throw error
   }
-  if (problem) return malformed(problem)
   if (!root) return malformed('no SOAP Body with a GetTransaction or Cut_Off element')
   return { ok: true, message: { format: 'xml', root, fields: fields as EhiFields } }
 }
 
-type Reviver = (this: unknown, key: string, value: unknown, context: { source?: string }) => unknown
-/** Numbers come back as their source text: lossless, whatever their size. */
-const keepNumberText: Reviver = (_key, value, context) => (typeof value === 'number' ? context.source : value)
-
 function parseJson(text: string, limits: ParseLimits): ParseResult {
   let value: unknown
   try {
-    value = JSON.parse(text, keepNumberText as Parameters<typeof JSON.parse>[1])
+    value = JSON.parse(text)
   } catch (error) {
     // V8's message quotes the input around the error, which may be card data: keep the position only.
     const position = /position (\d+)/.exec((error as Error).message)?.[1]
@@ -196,49 +193,64 @@ function parseJson(text: string, limits: ParseLimits): ParseResult {
     const field = object[name]
     if (field === undefined || field === null) continue
     if (typeof field === 'object') return malformed(`${name} is not a scalar value`)
-    fields[name] = name === 'MTID' ? String(field).trim() : String(field)
+    // A number keeps the digits it was sent with (TXn_ID, Token can exceed 2^53).
+    const text = typeof field === 'number' ? scan.numbers.get(name)! : String(field)
+    fields[name] = name === 'MTID' ? text.trim() : text
   }
   const root: EhiRoot = 'CutoffID' in object ? 'Cut_Off' : 'GetTransaction'
   return { ok: true, message: { format: 'json', root, fields: fields as EhiFields } }
 }
 
 /**
- * One pass over valid JSON text: the number of top-level keys, the first duplicate one, and
- * whether nesting goes past `maxDepth`. JSON.parse keeps only the last of duplicate keys, so
- * duplicates are only visible in the text.
+ * One pass over valid JSON text: the number of top-level keys, the first duplicate one, whether
+ * nesting goes past `maxDepth`, and the source text of each top-level number. JSON.parse keeps
+ * only the last of duplicate keys and rounds numbers past 2^53, so both are read from the text
+ * (a JSON.parse reviver can see the source too, but cost five times the parse itself).
  */
 export function scanTopLevelKeys(
   text: string,
   maxDepth: number,
-): { keys: number; duplicate: string | undefined; tooDeep: boolean } {
+): { keys: number; duplicate: string | undefined; tooDeep: boolean; numbers: Map<string, string> } {
   const seen = new Set<string>()
+  const numbers = new Map<string, string>()
   let depth = 0
   let expectKey = false
+  let lastKey: string | undefined
   let duplicate: string | undefined
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i)
     if (c === 0x22 /* " */) {
       const start = i
-      for (i++; i < text.length; i++) {
+      let escaped = false
+      for (i++; i < n; i++) {
         const d = text.charCodeAt(i)
-        if (d === 0x5c /* \ */) i++
-        else if (d === 0x22) break
+        if (d === 0x5c /* \ */) {
+          escaped = true
+          i++
+        } else if (d === 0x22) break
       }
       if (depth === 1 && expectKey) {
-        const key = JSON.parse(text.slice(start, i + 1)) as string
+        const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i)
         if (seen.has(key)) duplicate ??= key
         seen.add(key)
+        lastKey = key
         expectKey = false
       }
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       depth++
-      if (depth > maxDepth) return { keys: seen.size, duplicate, tooDeep: true }
+      if (depth > maxDepth) return { keys: seen.size, duplicate, tooDeep: true, numbers }
       expectKey = c === 0x7b && depth === 1
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       depth--
     } else if (c === 0x2c /* , */ && depth === 1) {
       expectKey = true
+    } else if (depth === 1 && lastKey !== undefined && (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39))) {
+      // A top-level number: it runs to the next separator (the text is valid JSON).
+      const start = i
+      while (i + 1 < n && !/[\s,}]/.test(text[i + 1]!)) i++
+      numbers.set(lastKey, text.slice(start, i + 1))
     }
   }
-  return { keys: seen.size, duplicate, tooDeep: false }
+  return { keys: seen.size, duplicate, tooDeep: false, numbers }
 }

@@ -9,7 +9,6 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
-import helmet from '@fastify/helmet'
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -18,10 +17,13 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify'
 import { installConnectionGate, verdictOf } from '../accept/connection-gate.ts'
+import { compileProxyProtocol } from '../accept/proxy-protocol.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { Reason } from '../reasons.ts'
+import { securityHeaders } from '../reply/security-headers.ts'
 import { errorAnswer } from '../reply/error-answer.ts'
+import { parserRefusalReason, rawAnswer } from '../reply/parser-refusal.ts'
 import { ehiRoute, type LiveState, type RequestRecord } from './ehi-route.ts'
 
 /** Told first when a request arrives and last when its answer is sent (drain uses it). */
@@ -40,26 +42,14 @@ export interface GatewayDeps {
   tracker?: RequestTracker
 }
 
+/** Set on a socket once a parser refusal has been answered on it. */
+const kParserRefused = Symbol('ehi.parserRefused')
+
 declare module 'fastify' {
   interface FastifyRequest {
     ehi: RequestRecord
   }
 }
-
-/**
- * The headers that make sense for an API that answers a payment processor: HSTS (two years, as
- * SSL Labs wants for an A+), no sniffing, no framing, no referrer, a CSP that allows nothing.
- * The browser-isolation headers are left on: harmless for a machine client.
- */
-export const HELMET_OPTIONS = {
-  hsts: { maxAge: 63_072_000, includeSubDomains: true, preload: false },
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-  },
-  referrerPolicy: { policy: 'no-referrer' as const },
-  frameguard: { action: 'deny' as const },
-} as const
 
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const { live, draining, logger, metrics, tracker } = deps
@@ -68,7 +58,54 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const { config } = runtime
   const limits = config.limits
 
+  // Security headers on every answer, refusals included.
+  const security = securityHeaders()
+
+  /**
+   * Answers a request the HTTP parser refused (or a CONNECT) like any other refusal: reason code,
+   * security headers, one log line and one count, connection closed. A connection the gate
+   * already refused keeps the gate's reason, which was logged and counted at the handshake.
+   */
+  function refuseUnparsed(
+    socket: Socket & { [kParserRefused]?: true },
+    parserReason: Reason,
+    parserCode?: string,
+  ): void {
+    // The parser may report more errors from bytes still arriving; the first one answers.
+    if (socket[kParserRefused]) return
+    socket[kParserRefused] = true
+    const verdict = verdictOf(socket)
+    const reason = verdict && !verdict.allow ? verdict.reason : parserReason
+    if (reason === parserReason) {
+      metrics.connectionsRefused.inc({ reason })
+      logger.warn(
+        {
+          event: 'connection_refused',
+          reason,
+          peer: { address: socket.remoteAddress, port: socket.remotePort },
+          httpCode: parserCode,
+        },
+        'connection refused',
+      )
+    }
+    // As Node's own handler: never write into a response that has started.
+    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+    if (socket.writable && !pending?.headersSent) {
+      socket.end(rawAnswer(errorAnswer(reason, randomUUID(), true), security))
+      socket.destroySoon()
+    } else {
+      socket.destroy()
+    }
+  }
+
   const app = Fastify({
+    // Node's HTTP parser refusals; the raw packet is never logged (it may hold card data).
+    clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket) {
+      const reason = parserRefusalReason(error.code)
+      if (socket.destroyed) return
+      if (reason) refuseUnparsed(socket, reason, error.code)
+      else socket.destroy()
+    },
     https: {
       ...runtime.material.secureContextOptions,
       requestCert: true,
@@ -90,17 +127,27 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     // Inbound X-Request-Id is not trusted: the gateway's own id goes to the host and the log.
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    // No per-request child logger (a pino child per request, profiled): the request line and any
+    // error line carry the request id themselves.
+    childLoggerFactory: (parent) => parent,
     // The gateway answers 503 shutting_down itself, with its reason code.
     return503OnClosing: false,
   })
 
-  // 1-3. accept, TLS and identity: decided per connection, before any HTTP byte is read.
+  // 1-3. accept (PROXY header when on, allowlist), TLS and identity: decided per connection,
+  // before any HTTP byte is read.
   installConnectionGate(app.server, {
     state: () => live().runtime.gate,
     logger,
     metrics,
     refusedIdleMs: config.tls.handshakeTimeoutMs,
     maxConnectionsPerIp: limits.maxConnectionsPerIp,
+    proxyProtocol: config.proxyProtocol.enabled
+      ? {
+          trusted: compileProxyProtocol(config.proxyProtocol).trusted,
+          headerTimeoutMs: config.proxyProtocol.headerTimeoutMs,
+        }
+      : undefined,
   })
   app.server.maxConnections = limits.maxConnections
   // Node closes a connection past maxConnections itself and reports it here.
@@ -115,25 +162,18 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       'connection refused',
     )
   })
-  // Slow-loris: Node answers 408 and closes; counted and logged with the reason code.
-  app.server.on('clientError', (error: NodeJS.ErrnoException, socket: { remoteAddress?: string }) => {
-    if (error.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return
-    metrics.connectionsRefused.inc({ reason: 'request_timeout' })
-    logger.warn(
-      { event: 'connection_refused', reason: 'request_timeout', peer: { address: socket.remoteAddress } },
-      'connection refused',
-    )
-  })
+  // CONNECT is not a request fastify routes; Node would close it silently.
+  app.server.on('connect', (_request: unknown, socket: Socket) =>
+    refuseUnparsed(socket, 'method_not_allowed'),
+  )
 
   app.decorateRequest('ehi', null as unknown as RequestRecord)
-
-  // Security headers on every answer, refusals included (HSTS is part of Thredd's go-live
-  // checks): helmet's hook must run before the request gate, which answers refusals itself.
-  void app.register(helmet, HELMET_OPTIONS)
 
   // 4. request gate: only a connection whose verdict is allow gets past this hook.
   app.after(() => {
     app.addHook('onRequest', function admitRequest(request, reply, done) {
+      // First: the request gate below answers refusals itself.
+      reply.headers(security)
       // First, before any answer: a request answered right here must still count as in flight.
       tracker?.started(request.raw.socket)
       const verdict = verdictOf(request.raw.socket)
@@ -192,13 +232,15 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_EMPTY_TYPE') {
       reason = 'ehi_unsupported_media_type'
     } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) reason = 'bad_request'
-    else request.log.error({ err: error }, 'request failed')
+    else logger.error({ event: 'request_failed', requestId: request.id, err: error }, 'request failed')
     sendError(request, reply, reason, false)
   })
 
   function sendError(request: FastifyRequest, reply: FastifyReply, reason: Reason, close: boolean) {
     request.ehi.reason = reason
-    metrics.requestErrors.inc({ reason })
+    // A body the parser refused mid-request was answered and counted by refuseUnparsed.
+    if (!(request.raw.socket as { [kParserRefused]?: true })[kParserRefused])
+      metrics.requestErrors.inc({ reason })
     const answer = errorAnswer(reason, request.id, close)
     return reply
       .code(answer.status)

@@ -7,10 +7,12 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { compileIpAllowlist, type IpAllowlist } from '../accept/ip-allowlist.ts'
+import { compileProxyProtocol } from '../accept/proxy-protocol.ts'
 import type { GateState } from '../accept/connection-gate.ts'
 import { ConfigError, type ConfigIssue } from '../config/config-issues.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
 import { hasIssueUnder, loadConfig, type LoadOptions } from '../config/load-config.ts'
+import { tokenHasher, type TokenHasher } from '../ehi/audit-record.ts'
 import type { EhiMode } from '../ehi/classify-ehi-message.ts'
 import type { MessageClass } from '../ehi/ehi-message.ts'
 import { APPROVAL_CODES, type FailurePolicy } from '../ehi/failure-answer.ts'
@@ -33,8 +35,8 @@ export interface Runtime {
   ehi: EhiSettings
   material: TlsMaterial
   gate: GateState
-  /** Key of the HMAC under which Token is logged. */
-  tokenKey: Buffer
+  /** Hashes Token for the audit log (keyed HMAC, audit.tokenHmacKeyFile or a random key). */
+  tokenKey: TokenHasher
   allowAllSources: boolean
   warnings: string[]
 }
@@ -55,6 +57,8 @@ export function compileRuntime(
     allowIp = compiled.allow
     allowAllSources = compiled.allowAll
   }
+  // PROXY protocol settings are fixed for the listener's life (build-gateway.ts); checked here.
+  if (!skip('proxyProtocol')) issues.push(...compileProxyProtocol(config.proxyProtocol).issues)
 
   let policy: ReturnType<typeof compilePeerPolicy>['policy'] | undefined
   if (!skip('clientAuth')) {
@@ -143,7 +147,7 @@ export function compileRuntime(
       evaluatePeer: createPeerEvaluator(material.trust, policy),
       rejectMode: config.clientAuth.rejectMode,
     },
-    tokenKey,
+    tokenKey: tokenHasher(tokenKey),
     allowAllSources,
     warnings,
   }

@@ -109,13 +109,15 @@ const OPENSSL_REASONS: Record<string, Reason> = {
 /**
  * The reason for a certificate OpenSSL did not authorise. Checks in a fixed order so the same
  * certificate always gets the same reason: trust path, validity, revocation, CRL freshness,
- * EKU, then OpenSSL's own code.
+ * EKU, key usage and strength, then OpenSSL's own code.
  */
 export function classifyVerifyFailure(input: {
   peer: PeerIdentity
   chain: readonly CaEntry[] | undefined
   trust: TrustStore
   opensslCode: string | undefined
+  /** The leaf's key problem (key-strength.ts), when it has one. */
+  keyProblem?: StatusProblem | undefined
   now: number
 }): StatusProblem {
   const { peer, chain, trust, opensslCode, now } = input
@@ -126,6 +128,7 @@ export function classifyVerifyFailure(input: {
   if (peer.extKeyUsage && !peer.extKeyUsage.includes(CLIENT_AUTH_EKU)) {
     return { reason: 'bad_eku', detail: `EKU is ${peer.extKeyUsage.join(', ')}` }
   }
+  if (input.keyProblem) return input.keyProblem
   const mapped = opensslCode ? OPENSSL_REASONS[opensslCode] : undefined
   return { reason: mapped ?? 'cert_invalid', detail: `OpenSSL: ${opensslCode ?? 'unknown'}` }
 }

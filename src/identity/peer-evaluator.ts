@@ -11,8 +11,9 @@
 import type { X509Certificate } from 'node:crypto'
 import type { Reason } from '../reasons.ts'
 import type { CaEntry, TrustStore } from '../tls/tls-material.ts'
-import { buildChain, classifyVerifyFailure, currentStatus } from './certificate-status.ts'
+import { buildChain, classifyVerifyFailure, currentStatus, type StatusProblem } from './certificate-status.ts'
 import { toIdentityHeaders } from './identity-headers.ts'
+import { keyProblem, readKeyStrength } from './key-strength.ts'
 import { toPeerIdentity, type PeerIdentity } from './peer-identity.ts'
 import type { PeerPolicy, PolicyDecision } from './peer-policy.ts'
 
@@ -41,6 +42,8 @@ interface CacheEntry {
   chain: CaEntry[] | undefined
   decision: PolicyDecision
   peer: AllowedPeer
+  /** Why the leaf's key cannot authenticate a client (keyUsage, size, signature), if it cannot. */
+  keyProblem: StatusProblem | undefined
 }
 
 const NO_CERT: PeerVerdict = Object.freeze({
@@ -62,6 +65,7 @@ export function createPeerEvaluator(trust: TrustStore, policy: PeerPolicy, maxCa
         chain: buildChain(cert, trust),
         decision: policy(identity),
         peer: { identity, headers: toIdentityHeaders(identity) },
+        keyProblem: leafKeyProblem(cert),
       }
       // Bounded: a flood of distinct certificates must not grow memory. Eviction only costs a
       // recomputation, so a full clear is good enough.
@@ -80,12 +84,14 @@ export function createPeerEvaluator(trust: TrustStore, policy: PeerPolicy, maxCa
         chain: entry.chain,
         trust,
         opensslCode,
+        keyProblem: entry.keyProblem,
         now,
       })
       return { allow: false, ...problem, identity: entry.identity }
     }
     const status = currentStatus(entry.identity, entry.chain, trust, now)
     if (status) return { allow: false, ...status, identity: entry.identity }
+    if (entry.keyProblem) return { allow: false, ...entry.keyProblem, identity: entry.identity }
     if (!entry.decision.allow) {
       return {
         allow: false,
@@ -95,5 +101,14 @@ export function createPeerEvaluator(trust: TrustStore, policy: PeerPolicy, maxCa
       }
     }
     return { allow: true, peer: entry.peer }
+  }
+}
+
+function leafKeyProblem(cert: X509Certificate): StatusProblem | undefined {
+  try {
+    return keyProblem(readKeyStrength(cert))
+  } catch {
+    // OpenSSL accepted the encoding but our reader did not: refuse rather than guess.
+    return { reason: 'cert_invalid', detail: 'the certificate key usage could not be read' }
   }
 }

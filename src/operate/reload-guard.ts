@@ -32,6 +32,7 @@ export function wideningChanges(before: GatewayConfig, after: GatewayConfig): st
 /** Settings a running listener cannot take; a reload keeps the old values and says so. */
 const RESTART_ONLY = [
   'listen',
+  'proxyProtocol',
   'admin',
   'workers',
   'routes',

@@ -29,7 +29,6 @@ export function createHostClient(config: GatewayConfig['upstream']): HostClient 
     connectTimeout: config.connectTimeoutMs,
     maxResponseSize: config.maxResponseBytes,
   })
-  const maxBytes = config.maxResponseBytes
 
   async function post(
     body: Buffer,
@@ -54,22 +53,9 @@ export function createHostClient(config: GatewayConfig['upstream']): HostClient 
         headersTimeout: deadlineMs + 1000,
         bodyTimeout: deadlineMs + 1000,
       })
-      const chunks: Buffer[] = []
-      let size = 0
-      for await (const chunk of response.body) {
-        size += (chunk as Buffer).length
-        if (size > maxBytes) {
-          response.body.destroy()
-          return { ok: false, reason: 'host_bad_response', code: 'UND_ERR_RES_EXCEEDED_MAX_SIZE' }
-        }
-        chunks.push(chunk as Buffer)
-      }
-      return {
-        ok: true,
-        status: response.statusCode,
-        headers: response.headers,
-        body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size),
-      }
+      // The pool refuses a body past maxResponseBytes (UND_ERR_RES_EXCEEDED_MAX_SIZE).
+      const answer = Buffer.from(await response.body.arrayBuffer())
+      return { ok: true, status: response.statusCode, headers: response.headers, body: answer }
     } catch (error) {
       return {
         ok: false,

@@ -1,4 +1,5 @@
 /** When the internal host gives no answer, the gateway answers fast with its own reason code. */
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -82,5 +83,35 @@ describe('host resets the connection', () => {
     const res = await post(pki, h.port, { client: pki.clients.good })
     expect(res.status).toBe(502)
     expect(res.headers['x-ehi-gateway-reason']).toBe('host_bad_response')
+  })
+})
+
+describe('host answer larger than upstream.maxResponseBytes', () => {
+  let h: Harness
+  let server: ReturnType<typeof createHttpServer>
+  beforeAll(async () => {
+    const big = `<x>${'a'.repeat(4096)}</x>`
+    server = createHttpServer((req, res) => {
+      req.resume()
+      req.on('end', () => res.writeHead(200, { 'content-type': 'text/xml' }).end(big))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    h = await startHarness(pki, {
+      upstream: { url: `http://127.0.0.1:${port}/ehi`, maxResponseBytes: 1024 },
+    })
+  })
+  afterAll(async () => {
+    await h.close()
+    await new Promise((resolve) => server.close(resolve))
+  })
+
+  it('answers 502 host_bad_response and names the limit in the log', async () => {
+    const res = await post(pki, h.port, { client: pki.clients.good })
+    expect(res.status).toBe(502)
+    expect(res.headers['x-ehi-gateway-reason']).toBe('host_bad_response')
+    expect(h.logs.findLast((l) => l.event === 'request')).toMatchObject({
+      hostError: { reason: 'host_bad_response', code: 'UND_ERR_RES_EXCEEDED_MAX_SIZE' },
+    })
   })
 })

@@ -1,5 +1,8 @@
 /** Security headers on every answer, the host's and the gateway's own refusals alike. */
+import fastifyHelmet from '@fastify/helmet'
+import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { HELMET_OPTIONS, securityHeaders } from '../../src/reply/security-headers.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 
@@ -24,5 +27,26 @@ describe.each([
     expect(res.headers['x-frame-options']).toBe('DENY')
     expect(res.headers['referrer-policy']).toBe('no-referrer')
     expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'")
+  })
+})
+
+describe('the precomputed header set', () => {
+  it('is exactly what @fastify/helmet sends with the same options', async () => {
+    const reference = Fastify()
+    await reference.register(fastifyHelmet, HELMET_OPTIONS)
+    reference.get('/', () => 'ok')
+    const res = await reference.inject({ method: 'GET', url: '/' })
+    await reference.close()
+    const fromPlugin = Object.fromEntries(
+      Object.entries(res.headers).filter(
+        ([name]) => !['content-type', 'content-length', 'date', 'connection'].includes(name),
+      ),
+    )
+    expect(securityHeaders()).toEqual(fromPlugin)
+  })
+
+  it('is on a gateway answer, every header of it', async () => {
+    const res = await post(pki, h.port, { client: pki.clients.good })
+    for (const [name, value] of Object.entries(securityHeaders())) expect(res.headers[name]).toBe(value)
   })
 })

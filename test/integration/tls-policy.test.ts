@@ -51,7 +51,8 @@ function handshake(options: ConnectionOptions): Promise<Handshake> {
       socket.destroy()
       resolve(result)
     })
-    socket.once('error', (error: NodeJS.ErrnoException) =>
+    // on, not once: a refused renegotiation or handshake can be followed by a reset.
+    socket.on('error', (error: NodeJS.ErrnoException) =>
       resolve({ ok: false, error: error.code ?? error.message }),
     )
   })
@@ -110,7 +111,7 @@ describe('TLS policy', () => {
           resolve(error ? 'refused' : 'renegotiated')
         })
       })
-      socket.once('error', () => resolve('refused'))
+      socket.on('error', () => resolve('refused'))
     })
     expect(outcome).toBe('refused')
   })

@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { auditRecord, tokenHmac } from '../../../src/ehi/audit-record.ts'
+import { auditRecord, tokenHasher, tokenHmac } from '../../../src/ehi/audit-record.ts'
 import {
   AUDIT_FIELDS,
   SENSITIVE_FIELDS,
@@ -17,6 +17,7 @@ import { buildMessage, type Scenario } from '../../../src/ehi/synthetic-messages
 
 const LIMITS = { maxDepth: 16, maxElements: 2000, maxAttributes: 8 }
 const KEY = Buffer.from('audit-test-key-0123456789abcdef')
+const HASH = tokenHasher(KEY)
 const OTHER_KEY = Buffer.from('another-audit-key-fedcba9876543')
 const TOKEN = '987654321'
 
@@ -49,7 +50,7 @@ describe('auditRecord: redaction', () => {
 
   it.each(cases)('$scenario as $format: the record holds no sensitive value', ({ scenario, format }) => {
     const message = parsed(scenario, format, { ...MARKERS, Token: TOKEN })
-    const text = JSON.stringify(auditRecord(message, 'decision', 1, KEY))
+    const text = JSON.stringify(auditRecord(message, 'decision', 1, HASH))
     for (const marker of Object.values(MARKERS)) expect(text).not.toContain(marker)
     expect(text).not.toContain('9f3a')
   })
@@ -66,7 +67,7 @@ describe('auditRecord: redaction', () => {
     '$scenario as $format: the record holds the Token only as an HMAC',
     ({ scenario, format }) => {
       const message = parsed(scenario, format, { ...MARKERS, Token: TOKEN })
-      const record = auditRecord(message, 'decision', 1, KEY)
+      const record = auditRecord(message, 'decision', 1, HASH)
       expect(JSON.stringify(record)).not.toContain(TOKEN)
       expect(record.tokenHmac).toBe(tokenHmac(TOKEN, KEY))
     },
@@ -75,7 +76,7 @@ describe('auditRecord: redaction', () => {
   it.each(cases)('$scenario as $format: fields are a subset of AUDIT_FIELDS', ({ scenario, format }) => {
     const message = parsed(scenario, format, { ...MARKERS, Token: TOKEN })
     const allowed = new Set<string>(AUDIT_FIELDS)
-    for (const name of Object.keys(auditRecord(message, 'decision', 1, KEY).fields))
+    for (const name of Object.keys(auditRecord(message, 'decision', 1, HASH).fields))
       expect(allowed.has(name)).toBe(true)
   })
 
@@ -86,7 +87,7 @@ describe('auditRecord: redaction', () => {
       root: 'GetTransaction',
       fields: { MTID: '0100', CVV2: 'SECRET-CVV', PaymentTokenPan: '5372000000000000', Token: TOKEN },
     } as unknown as EhiMessage
-    const record = auditRecord(message, 'decision', 4, KEY)
+    const record = auditRecord(message, 'decision', 4, HASH)
     expect(record.fields).toEqual({ MTID: '0100' })
     expect(JSON.stringify(record)).not.toMatch(/SECRET-CVV|5372000000000000|987654321/)
   })
@@ -95,7 +96,7 @@ describe('auditRecord: redaction', () => {
 describe('auditRecord: content', () => {
   it('gives class, format, root, mode, the allowlisted fields and the token HMAC of an auth', () => {
     const message = parsed('auth', 'xml', {})
-    expect(auditRecord(message, 'decision', 2, KEY)).toEqual({
+    expect(auditRecord(message, 'decision', 2, HASH)).toEqual({
       class: 'decision',
       format: 'xml',
       root: 'GetTransaction',
@@ -124,7 +125,7 @@ describe('auditRecord: content', () => {
   })
 
   it('gives the Cut_Off identifiers and no token HMAC for a Cut_Off', () => {
-    const record = auditRecord(parsed('cutoff', 'json', {}), 'cutoff', 1, KEY)
+    const record = auditRecord(parsed('cutoff', 'json', {}), 'cutoff', 1, HASH)
     expect(record.fields).toEqual({
       CutoffID: '7000000001',
       ProductID: '9001',
@@ -136,7 +137,7 @@ describe('auditRecord: content', () => {
   })
 
   it('omits empty fields (XML sends blank elements)', () => {
-    const record = auditRecord(parsed('load', 'xml', {}), 'other', 1, KEY)
+    const record = auditRecord(parsed('load', 'xml', {}), 'other', 1, HASH)
     expect(record.fields).not.toHaveProperty('MTID')
     expect(record.fields).not.toHaveProperty('MCC_Code')
   })
@@ -155,7 +156,7 @@ describe('auditRecord: content', () => {
       root: 'GetTransaction',
       fields: { Traceid_Message: 'a'.repeat(length) },
     }
-    expect(auditRecord(message, 'other', 1, KEY).fields.Traceid_Message).toBe(logged)
+    expect(auditRecord(message, 'other', 1, HASH).fields.Traceid_Message).toBe(logged)
   })
 })
 
@@ -190,5 +191,15 @@ describe('tokenHmac', () => {
   it('is the HMAC-SHA-256 of the token, truncated to 128 bits', () => {
     const full = createHmac('sha256', KEY).update(TOKEN).digest()
     expect(Buffer.from(tokenHmac(TOKEN, KEY), 'base64url')).toEqual(full.subarray(0, 16))
+  })
+})
+
+describe('tokenHasher', () => {
+  it('gives the keyed HMAC of each Token, cached or not', () => {
+    const hash = tokenHasher(KEY, 2)
+    for (const token of ['900000001', '900000002', '900000003', '900000001']) {
+      expect(hash(token)).toBe(tokenHmac(token, KEY))
+      expect(hash(token)).toBe(tokenHmac(token, KEY))
+    }
   })
 })

@@ -175,6 +175,24 @@ describe('parseEhiMessage: XML tolerated as Thredd sends it', () => {
     expect(accepted(body).fields.TXn_ID).toBe('4000000001')
   })
 
+  it.each([
+    ['XML TXn_ID', AUTH_XML, '<TXn_ID>4', 'text/xml'],
+    ['XML MTID', AUTH_XML, '<MTID>0', 'text/xml'],
+    ['JSON MTID', buildMessage('auth', 'json'), '"MTID":"0', 'application/json'],
+  ])('refuses invalid UTF-8 in a routing field (%s) as ehi_malformed', (_name, text, marker, type) => {
+    const at = text.indexOf(marker) + marker.length - 1
+    const body = Buffer.concat([
+      Buffer.from(text.slice(0, at)),
+      Buffer.from([0xc0, 0xaf]),
+      Buffer.from(text.slice(at)),
+    ])
+    expect(parse(body, type)).toMatchObject({
+      ok: false,
+      reason: 'ehi_malformed',
+      detail: expect.stringMatching(/is not valid UTF-8 text$/),
+    })
+  })
+
   it('reads a routing field written as CDATA', () => {
     const xml = AUTH_XML.replace('<TXn_ID>4000000001</TXn_ID>', '<TXn_ID><![CDATA[4000000001]]></TXn_ID>')
     expect(accepted(xml).fields.TXn_ID).toBe('4000000001')
@@ -705,7 +723,38 @@ describe('scanTopLevelKeys', () => {
       tooDeep: false,
     },
   ])('$name', ({ text, max, keys, duplicate, tooDeep }) => {
-    expect(scanTopLevelKeys(text, max)).toEqual({ keys, duplicate, tooDeep })
+    const { numbers: _numbers, ...scan } = scanTopLevelKeys(text, max)
+    expect(scan).toEqual({ keys, duplicate, tooDeep })
+  })
+
+  it.each([
+    {
+      name: 'integers past 2^53',
+      text: '{"a":12345678901234567890}',
+      numbers: [['a', '12345678901234567890']],
+    },
+    {
+      name: 'decimals with trailing zeros',
+      text: '{"a":5.20,"b":-0.0}',
+      numbers: [
+        ['a', '5.20'],
+        ['b', '-0.0'],
+      ],
+    },
+    { name: 'exponents', text: '{"a":1E+3}', numbers: [['a', '1E+3']] },
+    {
+      name: 'whitespace around values',
+      text: '{ "a" : 7 ,\n"b":\t8\n}',
+      numbers: [
+        ['a', '7'],
+        ['b', '8'],
+      ],
+    },
+    { name: 'no strings, booleans or nulls', text: '{"a":"1","b":true,"c":null}', numbers: [] },
+    { name: 'no nested numbers', text: '{"a":{"b":1},"c":[2,3],"d":4}', numbers: [['d', '4']] },
+    { name: 'digits in an escaped key', text: String.raw`{"a\u0031":2}`, numbers: [['a1', '2']] },
+  ])('keeps the source text of top-level numbers: $name', ({ text, numbers }) => {
+    expect([...scanTopLevelKeys(text, 4).numbers]).toEqual(numbers)
   })
 })
 
