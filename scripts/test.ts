@@ -1,8 +1,8 @@
 /**
  * `npm test`: the project's whole check, in the order a failure is cheapest to read:
- * format, lint, types, the production build, then the vitest suite. Ends with the plain line
- * `N passed, M failed` (each check counts as one test), which CI reads; also written to
- * .test-summary so .ci/run can repeat it last.
+ * format, lint, types, the production build, the vitest suite, then the bench smoke run. Ends with
+ * the plain line `N passed, M failed` (each check counts as one test), which CI reads; also written
+ * to .test-summary so .ci/run can repeat it last.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -59,6 +59,10 @@ if (existsSync(report)) {
   failed++
   failures.push(`vitest (exit ${vitest.status}, no report)`)
 }
+
+// The bench suite's smoke run (bench/README.md): every target and scenario once, briefly, with no
+// thresholds; it fails only when the suite itself does not work.
+if (extraArgs.length === 0) check('bench:smoke', process.execPath, ['bench/run-bench.ts', '--smoke'])
 
 const summary = `${passed} passed, ${failed} failed`
 writeFileSync(join(root, '.test-summary'), `${summary}\n`)

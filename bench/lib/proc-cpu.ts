@@ -1,0 +1,79 @@
+/**
+ * CPU time of a process tree from /proc: utime + stime of every process that descends from the
+ * given roots (nginx master and worker, gateway primary and workers). Children that exit are not
+ * counted (none should during a window). The parsing is pure; `treeCpuTicks` reads /proc.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+
+export interface ProcStat {
+  pid: number
+  comm: string
+  ppid: number
+  /** Clock ticks (see `getconf CLK_TCK`, 100 on Linux). */
+  utime: number
+  stime: number
+}
+
+/** Parses one /proc/<pid>/stat line. The command name may hold spaces and parentheses. */
+export function parseProcStat(text: string): ProcStat | null {
+  const open = text.indexOf('(')
+  const close = text.lastIndexOf(')')
+  if (open < 0 || close < open) return null
+  const pid = Number(text.slice(0, open).trim())
+  // Fields after the name, starting at field 3 (state): ppid is field 4, utime 14, stime 15.
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(' ')
+  const ppid = Number(rest[1])
+  const utime = Number(rest[11])
+  const stime = Number(rest[12])
+  if (![pid, ppid, utime, stime].every(Number.isFinite)) return null
+  return { pid, comm: text.slice(open + 1, close), ppid, utime, stime }
+}
+
+/** The ticks of every process in `stats` that is a root or descends from one. */
+export function sumTreeTicks(stats: readonly ProcStat[], roots: readonly number[]): number {
+  const children = new Map<number, ProcStat[]>()
+  const byPid = new Map<number, ProcStat>()
+  for (const s of stats) {
+    byPid.set(s.pid, s)
+    let list = children.get(s.ppid)
+    if (!list) children.set(s.ppid, (list = []))
+    list.push(s)
+  }
+  let total = 0
+  const seen = new Set<number>()
+  const stack = [...roots]
+  while (stack.length > 0) {
+    const pid = stack.pop()!
+    if (seen.has(pid)) continue
+    seen.add(pid)
+    const s = byPid.get(pid)
+    if (s) total += s.utime + s.stime
+    for (const child of children.get(pid) ?? []) stack.push(child.pid)
+  }
+  return total
+}
+
+/** Reads every /proc/<pid>/stat once (a process that ends meanwhile is skipped). */
+export function readAllProcStats(): ProcStat[] {
+  const stats: ProcStat[] = []
+  for (const name of readdirSync('/proc')) {
+    const first = name.charCodeAt(0)
+    if (first < 48 || first > 57) continue
+    try {
+      const parsed = parseProcStat(readFileSync(`/proc/${name}/stat`, 'latin1'))
+      if (parsed) stats.push(parsed)
+    } catch {
+      // gone
+    }
+  }
+  return stats
+}
+
+/** CPU milliseconds of each tree, read at one instant. */
+export function treesCpuMs(trees: readonly (readonly number[])[], clockTicks: number): number[] {
+  const stats = readAllProcStats()
+  return trees.map((roots) => (roots.length === 0 ? 0 : (sumTreeTicks(stats, roots) * 1000) / clockTicks))
+}

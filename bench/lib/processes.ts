@@ -1,0 +1,170 @@
+/**
+ * Child processes of the bench: each started in its own process group (so nginx workers and
+ * gateway workers go with their parent), tracked, and ended by id: on stop, and on any exit of
+ * the runner (failure, Ctrl-C, watchdog). Plus free loopback ports and small waiting helpers.
+ */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
+import { createServer } from 'node:net'
+
+const running = new Set<ChildProcess>()
+
+export interface Started {
+  child: ChildProcess
+  pid: number
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  exited: Promise<number | string>
+}
+
+export function startProcess(
+  command: string,
+  args: string[],
+  options: { stdio?: StdioOptions; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Started {
+  const child = spawn(command, args, {
+    detached: true,
+    stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  })
+  running.add(child)
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child)
+      resolve(code ?? signal ?? -1)
+    })
+    child.once('error', (error) => {
+      running.delete(child)
+      resolve(error.message)
+    })
+  })
+  if (child.pid === undefined) throw new Error(`could not start ${command}`)
+  return { child, pid: child.pid, exited }
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    try {
+      child.kill(signal)
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Ends a started process: `signal` to the process itself (a cluster primary or nginx master ends
+ * its workers), the same signal again after `againAfterMs` when given (ehi-gateway exits at once
+ * on a second signal instead of draining), then SIGKILL to its whole group after `graceMs`.
+ */
+export async function stopProcess(
+  started: Started,
+  options: { signal?: NodeJS.Signals; againAfterMs?: number; graceMs?: number } = {},
+): Promise<void> {
+  if (!running.has(started.child)) return
+  const signal = options.signal ?? 'SIGTERM'
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(started.pid, sig)
+    } catch {
+      // already gone
+    }
+  }
+  send(signal)
+  const timers = [setTimeout(() => signalGroup(started.child, 'SIGKILL'), options.graceMs ?? 5000)]
+  if (options.againAfterMs !== undefined) timers.push(setTimeout(() => send(signal), options.againAfterMs))
+  await started.exited
+  for (const timer of timers) clearTimeout(timer)
+  // Whatever is left of the group (a worker that outlived its parent).
+  signalGroup(started.child, 'SIGKILL')
+}
+
+/** Synchronous last resort: SIGKILL every group still running (process 'exit' handler). */
+export function killAll(): void {
+  for (const child of running) signalGroup(child, 'SIGKILL')
+  running.clear()
+}
+
+let hooked = false
+/** Ends every child on exit, Ctrl-C and SIGTERM. */
+export function installCleanup(): void {
+  if (hooked) return
+  hooked = true
+  process.on('exit', killAll)
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => {
+      console.error(`\nbench: ${signal}, stopping every process it started`)
+      killAll()
+      process.exit(130)
+    })
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** The first line a started process writes on stdout (rejects on exit or timeout). */
+export function firstLine(started: Started, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    const stdout = started.child.stdout
+    if (!stdout) return reject(new Error('no stdout'))
+    const timer = setTimeout(() => reject(new Error(`no output after ${timeoutMs} ms`)), timeoutMs)
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString()
+      const nl = text.indexOf('\n')
+      if (nl >= 0) {
+        clearTimeout(timer)
+        stdout.off('data', onData)
+        resolve(text.slice(0, nl))
+      }
+    }
+    stdout.on('data', onData)
+    void started.exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`exited (${code}) before writing a line`))
+    })
+  })
+}
+
+/** Collects a process's stdout and stderr and resolves when it exits (killed after `timeoutMs`). */
+export async function runToEnd(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const started = startProcess(command, args)
+  const closed = new Promise<void>((resolve) => started.child.once('close', () => resolve()))
+  let stdout = ''
+  let stderr = ''
+  started.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  started.child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const timer = setTimeout(() => void stopProcess(started, { signal: 'SIGKILL', graceMs: 0 }), timeoutMs)
+  const code = await started.exited
+  await Promise.race([closed, sleep(2000)])
+  clearTimeout(timer)
+  return { code, stdout, stderr }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Polls `check` until it resolves true or `timeoutMs` passes. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check().catch(() => false)) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(100)
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Starting and stopping the bench host and the four targets, each pinned with taskset: the host
+ * (unpinned: it takes the capacity left, the same for every target), the floor (the host itself,
+ * moved to CPU 0 for its turn), ehi-gateway with one worker (CPU 0), ehi-gateway with one worker
+ * per core (every CPU: on 2 cores it shares CPU 1 with the generator) and nginx (CPU 0).
+ * A target is ready when one real mTLS EHI request through it gets a 200.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
+import { request } from 'node:https'
+import { join } from 'node:path'
+import { cpus } from 'node:os'
+import { buildMessage, contentTypeOf } from '../../src/ehi/synthetic-messages.ts'
+import { gatewayReady, writeGatewayConfig } from './gateway.ts'
+import type { HostPorts, HostSpec } from './host.ts'
+import { ANSWER_HEADER } from './messages.ts'
+import { writeNginxConf } from './nginx.ts'
+import type { BenchPki } from './pki.ts'
+import {
+  firstLine,
+  freePort,
+  runToEnd,
+  startProcess,
+  stopProcess,
+  waitFor,
+  type Started,
+} from './processes.ts'
+import { CLIENTS } from './plan.ts'
+import type { TargetId } from './types.ts'
+
+export const TARGET_CPU = '0'
+/** CPU 1; on a single-CPU machine everything shares CPU 0 (the report says so). */
+export const GENERATOR_CPU = cpus().length >= 2 ? '1' : '0'
+export const ALL_CPUS = `0-${Math.max(0, cpus().length - 1)}`
+
+export interface Context {
+  repoRoot: string
+  /** The checkout whose `src/cli/main.ts` is the gateway under test (default: this one). */
+  gatewayRoot: string
+  workDir: string
+  node: string
+  nginxBin: string | null
+  pki: BenchPki
+}
+
+export interface RunningHost extends HostPorts {
+  started: Started
+  pid: number
+  stop(): Promise<void>
+}
+
+export interface RunningTarget {
+  id: TargetId
+  port: number
+  /** Process trees whose CPU is the target's. */
+  pids: number[]
+  /** Process trees of the internal host while this target runs (empty for the floor). */
+  hostPids: number[]
+  /** Around each measurement (the floor moves the host to CPU 0 for its turn and back). */
+  before?(): Promise<void>
+  after?(): Promise<void>
+  stop(): Promise<void>
+}
+
+export async function startBenchHost(ctx: Context): Promise<RunningHost> {
+  const spec: HostSpec = {
+    certFile: ctx.pki.serverChain,
+    keyFile: ctx.pki.serverKey,
+    caFiles: [ctx.pki.threddRootCa, ctx.pki.threddIssuingCa],
+    crlFiles: [ctx.pki.threddRootCrl, ctx.pki.threddIssuingCrl],
+  }
+  const started = startProcess(
+    'taskset',
+    ['-c', ALL_CPUS, ctx.node, join(ctx.repoRoot, 'bench/lib/host.ts'), JSON.stringify(spec)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  const ports = JSON.parse(await firstLine(started, 15_000)) as HostPorts
+  return { ...ports, started, pid: started.pid, stop: () => stopProcess(started) }
+}
+
+async function pin(pid: number, cpuList: string): Promise<void> {
+  const { code, stderr } = await runToEnd('taskset', ['-a', '-p', '-c', cpuList, String(pid)], 10_000)
+  if (code !== 0) throw new Error(`taskset -a -p -c ${cpuList} ${pid} failed: ${stderr.trim()}`)
+}
+
+/** One EHI authorisation over mTLS through the target; true on a 200. */
+export function probe(port: number, pki: BenchPki): Promise<boolean> {
+  const body = buildMessage('auth', 'xml')
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        method: 'POST',
+        path: '/ehi',
+        cert: readFileSync(pki.clientCert),
+        key: readFileSync(pki.clientKey),
+        ca: readFileSync(pki.serverRootCa),
+        agent: false,
+        headers: { 'content-type': contentTypeOf('xml'), [ANSWER_HEADER]: 'auth', connection: 'close' },
+        timeout: 2000,
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode === 200))
+      },
+    )
+    req.on('error', () => resolve(false))
+    req.on('timeout', () => req.destroy())
+    req.end(body)
+  })
+}
+
+async function startGatewayTarget(
+  ctx: Context,
+  host: RunningHost,
+  id: 'gw1' | 'gwN',
+): Promise<RunningTarget> {
+  const port = await freePort()
+  const adminPort = await freePort()
+  const name = `gateway-${id}-${ctx.pki.keyType}`
+  const config = writeGatewayConfig(ctx.workDir, name, {
+    port,
+    adminPort,
+    upstreamPort: host.httpPort,
+    workers: id === 'gw1' ? 1 : 0,
+    pki: ctx.pki,
+    upstreamConnections: CLIENTS,
+  })
+  // The log goes to another folder than the config: the gateway watches the config's folder.
+  mkdirSync(join(ctx.workDir, 'logs'), { recursive: true })
+  const log = openSync(join(ctx.workDir, 'logs', `${name}.log`), 'a')
+  const started = startProcess(
+    'taskset',
+    [
+      '-c',
+      id === 'gw1' ? TARGET_CPU : ALL_CPUS,
+      ctx.node,
+      join(ctx.gatewayRoot, 'src/cli/main.ts'),
+      'serve',
+      '--config',
+      config,
+    ],
+    { stdio: ['ignore', log, log], cwd: ctx.gatewayRoot },
+  )
+  closeSync(log)
+  // No need to drain: requests are over. A second SIGTERM makes the gateway exit at once.
+  const stop = () => stopProcess(started, { againAfterMs: 500, graceMs: 4000 })
+  try {
+    await Promise.race([
+      waitFor(() => gatewayReady(adminPort), 30_000, `${name} /readyz`),
+      started.exited.then((code) => {
+        throw new Error(`${name} exited (${code}) while starting: see logs/${name}.log`)
+      }),
+    ])
+    await waitFor(() => probe(port, ctx.pki), 10_000, `${name} answering an EHI message`)
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return { id, port, pids: [started.pid], hostPids: [host.pid], stop }
+}
+
+async function startNginxTarget(ctx: Context, host: RunningHost): Promise<RunningTarget> {
+  if (!ctx.nginxBin) throw new Error('nginx is not available')
+  const port = await freePort()
+  const dir = join(ctx.workDir, `nginx-${ctx.pki.keyType}`)
+  const conf = writeNginxConf({
+    dir,
+    port,
+    upstreamPort: host.httpPort,
+    pki: ctx.pki,
+    upstreamKeepalive: CLIENTS,
+  })
+  const started = startProcess(
+    'taskset',
+    ['-c', TARGET_CPU, ctx.nginxBin, '-p', dir, '-c', conf, '-e', join(dir, 'error.log')],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
+  let stderr = ''
+  started.child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const stop = () => stopProcess(started, { graceMs: 5000 })
+  try {
+    await Promise.race([
+      waitFor(() => probe(port, ctx.pki), 15_000, 'nginx answering an EHI message'),
+      started.exited.then((code) => {
+        throw new Error(`nginx exited (${code}) while starting: ${stderr.trim()} (see ${dir}/error.log)`)
+      }),
+    ])
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return { id: 'nginx', port, pids: [started.pid], hostPids: [host.pid], stop }
+}
+
+async function startFloorTarget(ctx: Context, host: RunningHost): Promise<RunningTarget> {
+  await waitFor(() => probe(host.httpsPort, ctx.pki), 10_000, 'the host answering over mTLS')
+  return {
+    id: 'floor',
+    port: host.httpsPort,
+    pids: [host.pid],
+    hostPids: [],
+    before: () => pin(host.pid, TARGET_CPU),
+    after: () => pin(host.pid, ALL_CPUS),
+    stop: async () => undefined,
+  }
+}
+
+export function startTarget(id: TargetId, ctx: Context, host: RunningHost): Promise<RunningTarget> {
+  if (id === 'floor') return startFloorTarget(ctx, host)
+  if (id === 'nginx') return startNginxTarget(ctx, host)
+  return startGatewayTarget(ctx, host, id)
+}
