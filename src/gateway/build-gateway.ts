@@ -75,8 +75,9 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     if (socket[kParserRefused]) return
     socket[kParserRefused] = true
     const verdict = verdictOf(socket)
-    const reason = verdict && !verdict.allow ? verdict.reason : parserReason
-    if (reason === parserReason) {
+    const refusedByGate = verdict !== undefined && !verdict.allow
+    const reason = refusedByGate ? verdict.reason : parserReason
+    if (!refusedByGate) {
       metrics.connectionsRefused.inc({ reason })
       logger.warn(
         {

@@ -201,6 +201,34 @@ it(
   ),
 )
 
+it(
+  'a parser refusal on a refused connection keeps the gate reason',
+  hardeningCase(
+    'http',
+    'bytes that are not HTTP from a client without a certificate',
+    '400 no_client_cert (the gate reason, not bad_request), counted once at the handshake, host sees nothing',
+    async (c) => {
+      const before = mark()
+      const refusedBefore = await h.counter('ehi_gateway_connections_refused_total')
+      const result = await rawTls(pki, h.port, {
+        request: '\u0000\u0001\u0002 HELLO\r\n\r\n',
+        timeoutMs: 2500,
+      })
+      const [answer] = parseResponses(result.data)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      const counted = (await h.counter('ehi_gateway_connections_refused_total')) - refusedBefore
+      const reason = answer?.headers['x-ehi-gateway-reason']
+      c.observe(
+        `${answer?.status ?? 'closed'} reason=${reason ?? '-'}; refusals counted +${counted}; host saw ${hostSawSince(before).length}`,
+      )
+      expect(answer?.status).toBe(400)
+      expect(reason).toBe('no_client_cert')
+      expect(counted).toBe(1)
+      expect(hostSawSince(before)).toHaveLength(0)
+    },
+  ),
+)
+
 describe('oversized requests', () => {
   it.each([
     ['one 20 KB header', PARSER_REFUSALS.find(([n]) => n === 'one 20 KB header')![1]],
