@@ -38,6 +38,8 @@ export interface GatewayProcess {
   counts: Map<string, number>
   /** Lines at level error or fatal, kept in full. */
   errors: Line[]
+  /** The first 200 request lines at level warn (answers the gateway made itself, refusals), whatever the tail keeps. */
+  warnings: Line[]
   stderr(): string
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   hasExited(): boolean
@@ -116,6 +118,7 @@ export async function startGatewayProcess(
   const tail: Line[] = []
   const counts = new Map<string, number>()
   const errors: Line[] = []
+  const warnings: Line[] = []
   const waiters: { match: (line: Line) => boolean; resolve: (line: Line) => void }[] = []
   let stderr = ''
   let partial = ''
@@ -130,6 +133,7 @@ export async function startGatewayProcess(
     const key = String(line.event ?? line.msg)
     counts.set(key, (counts.get(key) ?? 0) + 1)
     if (line.level === 'error' || line.level === 'fatal') errors.push(line)
+    else if (line.level === 'warn' && line.event === 'request' && warnings.length < 200) warnings.push(line)
     tail.push(line)
     if (tail.length > keep) tail.splice(0, tail.length - keep)
     for (const waiter of [...waiters]) {
@@ -178,6 +182,7 @@ export async function startGatewayProcess(
     lines: () => tail,
     counts,
     errors,
+    warnings,
     stderr: () => stderr,
     exited,
     hasExited: () => exitedFlag,

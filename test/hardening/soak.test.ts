@@ -177,8 +177,13 @@ it(
         durationS: Math.round(elapsedS),
         messages,
         throughputPerS: Math.round((messages / elapsedS) * 10) / 10,
-        newConnection: { ...fresh.latency, failed: failures(fresh), errors: fresh.errors },
-        keepAlive: { ...kept.latency, failed: failures(kept), errors: kept.errors },
+        newConnection: {
+          ...fresh.latency,
+          failed: failures(fresh),
+          errors: fresh.errors,
+          statuses: fresh.statuses,
+        },
+        keepAlive: { ...kept.latency, failed: failures(kept), errors: kept.errors, statuses: kept.statuses },
         reloads: { sent: sighups, succeeded: reloads, failed: reloadFailures },
         fd: { before: fdBefore, after: fdAfter, max: fdMax, bound: FD_GROWTH_BOUND },
         rssMiB: {
@@ -193,8 +198,20 @@ it(
       }
       c.figures(figures)
       const ms = (n: number) => `${n.toFixed(1)} ms`
+      // A failure names its HTTP status (504: the class deadline passed, 502: the host failed).
+      const statuses = (report: SimulationReport) =>
+        Object.entries(report.statuses)
+          .map(([status, n]) => `${status}×${n}`)
+          .join(' ')
+      // Each answer the gateway made itself, with where its time went (the audit line's timings).
+      const synthesized = gw.warnings
+        .filter((l) => l.event === 'request' && l.outcome !== 'host_answer')
+        .map((l) => {
+          const t = (l.timings ?? {}) as Record<string, number | undefined>
+          return `${String(l.outcome)}/${String(l.reason)} host ${t.hostMs ?? '-'} ms, total ${t.totalMs ?? '-'} ms, from accept ${t.exchangeMs ?? '-'} ms, handshake ${t.tlsHandshakeMs ?? '-'} ms`
+        })
       c.observe(
-        `${messages} messages in ${Math.round(elapsedS)} s (${figures.throughputPerS}/s), ${failed} failed; new-connection p50 ${ms(fresh.latency.p50)} p99 ${ms(fresh.latency.p99)} max ${ms(fresh.latency.max)}; keep-alive p50 ${ms(kept.latency.p50)} p99 ${ms(kept.latency.p99)} max ${ms(kept.latency.max)}; reloads ${reloads}/${sighups} ok, ${reloadFailures} failed; fd ${fdBefore} -> ${fdAfter} (max ${fdMax}); RSS ${figures.rssMiB.before} -> ${figures.rssMiB.after} MiB (max ${figures.rssMiB.max}); gateway error lines ${errorLines}`,
+        `${messages} messages in ${Math.round(elapsedS)} s (${figures.throughputPerS}/s), ${failed} failed (answers: new-connection ${statuses(fresh)}; keep-alive ${statuses(kept)}${synthesized.length ? `; gateway answers: ${synthesized.slice(0, 6).join('; ')}` : ''}); new-connection p50 ${ms(fresh.latency.p50)} p99 ${ms(fresh.latency.p99)} max ${ms(fresh.latency.max)}; keep-alive p50 ${ms(kept.latency.p50)} p99 ${ms(kept.latency.p99)} max ${ms(kept.latency.max)}; reloads ${reloads}/${sighups} ok, ${reloadFailures} failed; fd ${fdBefore} -> ${fdAfter} (max ${fdMax}); RSS ${figures.rssMiB.before} -> ${figures.rssMiB.after} MiB (max ${figures.rssMiB.max}); gateway error lines ${errorLines}`,
       )
       expect(alive).toBe(true)
       expect(failed).toBe(0)
