@@ -26,9 +26,11 @@ export function createLogger(config: GatewayConfig['log'], destination?: Destina
  * stdout, written in batches and synchronously. Batches: one write per line cost a syscall per
  * request. Synchronously: an asynchronous write hands each batch to libuv's thread pool, and
  * waking a pool thread cost more CPU than the write itself (profiled on a pinned core). Lines
- * wait for 4 KB or at most FLUSH_MS, so a quiet gateway's audit lines still leave at once, and
- * the buffer is flushed when the process exits. A stdout that blocks (a stalled log pipe) would
- * stall the gateway; container runtimes drain stdout continuously.
+ * wait for 4 KB or at most FLUSH_MS, and the buffer is flushed when the process exits. Only the
+ * per-message lines (request, connection_refused) are batched: every other line (start, reload,
+ * drain, errors) is written at once, so whoever watches the log sees events as they happen. A
+ * stdout that blocks (a stalled log pipe) would stall the gateway; container runtimes drain
+ * stdout continuously.
  *
  * A failing stdout (a full disk, a closed pipe) must cost log lines, never requests: write errors
  * are reported once on stderr and the lines dropped, and at most MAX_BUFFERED bytes wait.
@@ -53,8 +55,15 @@ function stdoutDestination() {
   const timer = setInterval(flush, FLUSH_MS)
   timer.unref()
   process.once('exit', flush)
-  return destination
+  return {
+    write(line: string) {
+      destination.write(line)
+      if (!BATCHED.test(line)) flush()
+    },
+  }
 }
+/** pino writes `event` early in the line: for a batched line the search ends within a few dozen characters. */
+const BATCHED = /"event":"(?:request|connection_refused)"/
 
 function hasPinoPretty(): boolean {
   try {
