@@ -3,6 +3,7 @@
  * non-conforming answer as no answer and resends, so each problem is counted and logged with a
  * stable code. The answer itself is passed through unchanged by default. Pure.
  */
+import { REQUIRED_NUMERIC } from './ehi-answers.ts'
 import type { EhiFormat, MessageClass } from './ehi-message.ts'
 import { EHI_NS, SOAP11_NS, type Tokenizer } from './parse-ehi-message.ts'
 import { tokenizeXml, XmlError, type XmlHandlers } from './xml-tokenizer.ts'
@@ -37,17 +38,6 @@ export interface HostAnswer {
   body: Buffer
 }
 
-/** The numeric elements the XML schema marks minOccurs=1; never `null` in either format. */
-const NUMERIC_FIELDS = [
-  'CurBalance',
-  'AvlBalance',
-  'LoadAmount',
-  'Bill_Amt_Approved',
-  'Update_Balance',
-  'New_Balance_Sequence_Exthost',
-  'CurBalance_GPS_STIP',
-  'AvlBalance_GPS_STIP',
-]
 const NUMBER = /^-?\d+(\.\d+)?$/
 /** An answer's elements carry a few namespace declarations at most; a flood is cut short. */
 const ANSWER_MAX_ATTRIBUTES = 64
@@ -91,7 +81,7 @@ export function checkHostAnswer(answer: HostAnswer, format: EhiFormat, cls: Mess
     if (status !== undefined) result.responseStatus = status
     if ((cls === 'decision' || cls === 'reversal') && status === undefined)
       problems.add('missing_response_status')
-    for (const name of NUMERIC_FIELDS) {
+    for (const name of REQUIRED_NUMERIC) {
       const value = values.get(name)
       if (value === undefined) {
         if (format === 'xml') problems.add('missing_numeric')

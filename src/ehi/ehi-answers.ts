@@ -39,8 +39,8 @@ const RESULT_ELEMENTS = [
   'AvlBalance_GPS_STIP',
 ] as const
 
-/** The numeric elements the XML schema marks minOccurs=1. */
-const REQUIRED_NUMERIC = [
+/** The numeric elements the XML schema marks minOccurs=1; never `null` in either format. */
+export const REQUIRED_NUMERIC = [
   'CurBalance',
   'AvlBalance',
   'LoadAmount',
