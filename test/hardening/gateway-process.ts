@@ -9,6 +9,7 @@ import { mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { GENEROUS_DEADLINES } from '../support/harness.ts'
 import type { TestPki } from '../support/test-pki.ts'
 import { ROOT } from './recorder.ts'
 
@@ -76,17 +77,7 @@ export function baseProcessConfig(pki: TestPki, hostUrl: string, port: number, a
       crl: { enabled: true, files: [f['thredd-root-ca.crl.pem'], f['thredd-issuing-ca.crl.pem']] },
     },
     upstream: { url: hostUrl },
-    ehi: {
-      threddBudgetMs: 10_000,
-      deadlineMs: {
-        decision: 5000,
-        reversal: 5000,
-        advice: 5000,
-        financial: 5000,
-        cutoff: 5000,
-        other: 5000,
-      },
-    },
+    ehi: GENEROUS_DEADLINES,
     reload: { watchFiles: false },
     workers: 1,
   }

@@ -536,56 +536,48 @@ describe('fuzz: parseEhiMessage', () => {
       `${stats.runs} inputs (seed ${fuzzSeed}), ${stats.accepted} accepted, none threw, slowest ${stats.slowestMs.toFixed(1)} ms`,
     )
 
-  it(
-    'XML mutations',
-    hardeningCase(
-      'fuzz',
-      'fuzz: mutated XML messages (every scenario)',
-      `${fuzzExpected} (saxes, strict, EHI root)`,
-      (c) => {
-        const stats: FuzzStats = { runs: 0, accepted: 0, slowestMs: 0 }
-        try {
-          fc.assert(
-            fc.property(
-              fc.constantFrom(...xmlSources),
-              fc.array(editArbitrary(XML_TOKENS), { minLength: 1, maxLength: 5 }),
-              (source, edits) =>
-                checkOne(Buffer.from(applyEdits(source, edits)), 'text/xml', stats, xmlReference),
-            ),
-            { numRuns: RUNS, seed: fuzzSeed },
-          )
-        } finally {
-          report(c, stats)
-        }
-      },
-    ),
-    120_000,
-  )
-
-  it(
-    'JSON mutations',
-    hardeningCase(
-      'fuzz',
-      'fuzz: mutated JSON messages (every scenario)',
-      `${fuzzExpected} (JSON.parse, object, no duplicate keys)`,
-      (c) => {
-        const stats: FuzzStats = { runs: 0, accepted: 0, slowestMs: 0 }
-        try {
-          fc.assert(
-            fc.property(
-              fc.constantFrom(...jsonSources),
-              fc.array(editArbitrary(JSON_TOKENS), { minLength: 1, maxLength: 5 }),
-              (source, edits) =>
-                checkOne(Buffer.from(applyEdits(source, edits)), 'application/json', stats, jsonReference),
-            ),
-            { numRuns: RUNS, seed: fuzzSeed },
-          )
-        } finally {
-          report(c, stats)
-        }
-      },
-    ),
-    120_000,
+  /** Random edits (inserted, deleted, duplicated markup tokens) to every scenario's message. */
+  const mutations = (
+    format: 'XML' | 'JSON',
+    sources: string[],
+    tokens: string[],
+    contentType: string,
+    reference: (text: string) => boolean,
+    referenceName: string,
+  ) =>
+    it(
+      `${format} mutations`,
+      hardeningCase(
+        'fuzz',
+        `fuzz: mutated ${format} messages (every scenario)`,
+        `${fuzzExpected} (${referenceName})`,
+        (c) => {
+          const stats: FuzzStats = { runs: 0, accepted: 0, slowestMs: 0 }
+          try {
+            fc.assert(
+              fc.property(
+                fc.constantFrom(...sources),
+                fc.array(editArbitrary(tokens), { minLength: 1, maxLength: 5 }),
+                (source, edits) =>
+                  checkOne(Buffer.from(applyEdits(source, edits)), contentType, stats, reference),
+              ),
+              { numRuns: RUNS, seed: fuzzSeed },
+            )
+          } finally {
+            report(c, stats)
+          }
+        },
+      ),
+      120_000,
+    )
+  mutations('XML', xmlSources, XML_TOKENS, 'text/xml', xmlReference, 'saxes, strict, EHI root')
+  mutations(
+    'JSON',
+    jsonSources,
+    JSON_TOKENS,
+    'application/json',
+    jsonReference,
+    'JSON.parse, object, no duplicate keys',
   )
 
   it(

@@ -29,6 +29,22 @@ export interface Harness {
   close(): Promise<void>
 }
 
+/**
+ * Generous deadlines: a loaded CI machine must not turn a slow handshake into a 504. Tests of
+ * the deadlines themselves set their own.
+ */
+export const GENEROUS_DEADLINES = Object.freeze({
+  threddBudgetMs: 10_000,
+  deadlineMs: Object.freeze({
+    decision: 5000,
+    reversal: 5000,
+    advice: 5000,
+    financial: 5000,
+    cutoff: 5000,
+    other: 5000,
+  }),
+})
+
 export function baseConfig(pki: TestPki, hostUrl: string): Record<string, unknown> {
   const f = pki.files
   return {
@@ -40,19 +56,7 @@ export function baseConfig(pki: TestPki, hostUrl: string): Record<string, unknow
       handshakeTimeoutMs: 2000,
     },
     upstream: { url: hostUrl },
-    // Generous deadlines: a loaded CI machine must not turn a slow handshake into a 504.
-    // Tests of the deadlines themselves set their own.
-    ehi: {
-      threddBudgetMs: 10_000,
-      deadlineMs: {
-        decision: 5000,
-        reversal: 5000,
-        advice: 5000,
-        financial: 5000,
-        cutoff: 5000,
-        other: 5000,
-      },
-    },
+    ehi: GENEROUS_DEADLINES,
     admin: { port: 0 },
     // Reloads in tests are explicit; file watching has its own test.
     reload: { watchFiles: false },
