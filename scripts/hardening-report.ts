@@ -120,9 +120,22 @@ function soakSection(): string[] {
     keepAlive: { p50: number; p99: number; max: number; overBudget: number; failed: number }
     reloads: { sent: number; succeeded: number; failed: number }
     fd: { before: number; after: number; max: number; bound: number }
-    rssMiB: { before: number; after: number; max: number; bound: number }
+    rssMiB: {
+      before: number
+      after: number
+      min: number
+      max: number
+      peakGrowth: number
+      troughGrowth: number
+      bound: number
+      everySeconds: number
+      series: number[]
+    }
+    loopDelayMaxMs: { gateway: number; host: number; newConnectionClient: number; keepAliveClient: number }
+    stealSeconds: number
   }
   const ms = (n: number) => `${n.toFixed(1)} ms`
+  const signed = (n: number) => (n < 0 ? `${n}` : `+${n}`)
   return [
     '## Soak figures',
     '',
@@ -137,9 +150,12 @@ function soakSection(): string[] {
     `| Duration, messages, throughput | ${f.durationS} s, ${f.messages} messages, ${f.throughputPerS}/s |`,
     `| Reloads (SIGHUP, alternating two configurations) | ${f.reloads.succeeded} of ${f.reloads.sent} succeeded, ${f.reloads.failed} failed |`,
     `| Open file descriptors (gateway process) | ${f.fd.before} before, ${f.fd.after} after, ${f.fd.max} at most (bound: growth ≤ ${f.fd.bound}) |`,
-    `| RSS (gateway process) | ${f.rssMiB.before} MiB before, ${f.rssMiB.after} MiB after, ${f.rssMiB.max} MiB at most (bound: growth ≤ ${f.rssMiB.bound} MiB) |`,
+    `| RSS (gateway process) | ${f.rssMiB.min}-${f.rssMiB.max} MiB; second half against first: peaks ${signed(f.rssMiB.peakGrowth)} MiB (bound: ${f.rssMiB.bound} MiB), troughs ${signed(f.rssMiB.troughGrowth)} MiB; idle: ${f.rssMiB.before} MiB before, ${f.rssMiB.after} MiB after |`,
+    `| RSS every ${f.rssMiB.everySeconds} s (MiB) | ${f.rssMiB.series.join(' ')} |`,
+    `| Worst event-loop delay | gateway ${ms(f.loopDelayMaxMs.gateway)}, host ${ms(f.loopDelayMaxMs.host)}, new-connection client ${ms(f.loopDelayMaxMs.newConnectionClient)}, keep-alive client ${ms(f.loopDelayMaxMs.keepAliveClient)} |`,
+    `| CPU stolen by the hypervisor during the run (both cores) | ${f.stealSeconds} s |`,
     '',
-    'Latency is measured by the client from each message’s scheduled send time (open loop), TLS handshake included for new connections. "Before" is after the warm-up, "after" with the traffic stopped and idle connections closed.',
+    'Latency is measured by the client from each message’s scheduled send time (open loop), TLS handshake included for new connections. The gateway, the host and each client run in their own process, so one\'s pause does not stall another. RSS: V8 grows the heap and returns it in a sawtooth, so the bound is on the peaks (set by the live heap; a leak raises them); "before" is after the warm-up, "after" with the traffic stopped and idle connections closed.',
     '',
   ]
 }
