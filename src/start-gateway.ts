@@ -6,8 +6,7 @@
  */
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
-import type { Server as TlsServer } from 'node:tls'
-import type { FastifyInstance } from 'fastify'
+import type { Server as HttpsServer } from 'node:https'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { LoadOptions } from './config/load-config.ts'
 import type { EhiMode } from './ehi/classify-ehi-message.ts'
@@ -45,7 +44,8 @@ export interface RunningGateway {
   /** https://host:port of the EHI listener. */
   readonly origin: string
   readonly port: number
-  readonly app: FastifyInstance
+  /** The EHI listener. */
+  readonly server: HttpsServer
   readonly registry: Registry
   /** Control-plane metrics (reloads, material, readiness), when this process runs it. */
   readonly controlRegistry: Registry | undefined
@@ -112,34 +112,32 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       }
     },
   }
-  const app = buildGateway({ live: () => live, draining: () => draining, logger, metrics, tracker })
+  const server = buildGateway({ live: () => live, draining: () => draining, logger, metrics, tracker })
   // Accepted connections still in their TLS handshake: drain waits for them too (they were
   // accepted; their request gets an answer), bounded by the handshake timeout.
   const handshaking = new Set<Socket>()
-  app.server.on('connection', (raw: Socket) => {
+  server.on('connection', (raw: Socket) => {
     if (raw.destroyed) return
     handshaking.add(raw)
     raw.once('close', () => handshaking.delete(raw))
   })
-  app.server.on('secureConnection', (socket: Socket & { _parent?: Socket }) => {
+  server.on('secureConnection', (socket: Socket & { _parent?: Socket }) => {
     if (socket._parent) handshaking.delete(socket._parent)
     connections.set(socket, { served: 0, busy: false })
     socket.once('close', () => connections.delete(socket))
   })
   try {
-    await app.listen({
-      host: config.listen.host,
-      port: config.listen.port,
-      listenTextResolver: () => 'listening',
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen({ host: config.listen.host, port: config.listen.port }, () => {
+        server.off('error', reject)
+        resolve()
+      })
     })
   } catch (error) {
     await live.host.close()
     await referenceHost?.close()
     throw error
-  }
-  const server = app.server as unknown as TlsServer & {
-    closeIdleConnections(): void
-    closeAllConnections(): void
   }
   // Session tickets: one random key, replaced on a schedule (by the primary in cluster mode, so
   // every worker can resume every ticket). Resumed sessions are re-checked like any other.
@@ -154,7 +152,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       ? setInterval(() => setTicketKeys(randomBytes(48)), config.tls.ticketKeyRotationMinutes * 60_000)
       : undefined
   ticketRotation?.unref()
-  const address = app.server.address() as AddressInfo
+  const address = server.address() as AddressInfo
   const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address
 
   function applyRuntime(next: Runtime): ApplyResult {
@@ -226,7 +224,6 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       server.closeAllConnections()
       for (const socket of connections.keys()) socket.destroy()
       await listenerClosed
-      await app.close()
       await live.host.close()
       await referenceHost?.close()
       await control?.close()
@@ -239,7 +236,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   return {
     origin: `https://${hostPart}:${address.port}`,
     port: address.port,
-    app,
+    server,
     registry,
     controlRegistry,
     logger,

@@ -6,16 +6,18 @@
  *   (internal host) -> reply, then one audit line per request
  *
  * Reading this file top to bottom shows the whole pipeline; each step lives in its own module.
+ *
+ * The EHI listener is a plain `node:https` server, not fastify (which serves the admin API):
+ * one route, one method and answers that are always whole buffers need none of a framework's
+ * routing, hooks or content-type parsers, and the request's life is explicit here, including a
+ * client that leaves mid-body or while the host answers (still audited, never left in flight).
+ * On the bench this alone saved little CPU (bench/README.md): most of what fastify's frames
+ * carried was Node's own response writing.
  */
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer, type Server } from 'node:https'
 import type { Socket } from 'node:net'
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify'
 import { installConnectionGate, verdictOf } from '../accept/connection-gate.ts'
 import { compileProxyProtocol } from '../accept/proxy-protocol.ts'
 import type { Logger } from '../observability/logger.ts'
@@ -24,7 +26,9 @@ import type { Reason } from '../reasons.ts'
 import { securityHeaders } from '../reply/security-headers.ts'
 import { errorAnswer } from '../reply/error-answer.ts'
 import { parserRefusalReason, rawAnswer } from '../reply/parser-refusal.ts'
-import { ehiRoute, type LiveState, type RequestRecord } from './ehi-route.ts'
+import { ehiRoute, type Exchange, type LiveState, type Send } from './ehi-route.ts'
+import { readBody } from './read-body.ts'
+import { requestPath } from './request-path.ts'
 
 /** Told first when a request arrives and last when its answer is sent (drain uses it). */
 export interface RequestTracker {
@@ -45,18 +49,14 @@ export interface GatewayDeps {
 /** Set on a socket once a parser refusal has been answered on it. */
 const kParserRefused = Symbol('ehi.parserRefused')
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    ehi: RequestRecord
-  }
-}
-
-export function buildGateway(deps: GatewayDeps): FastifyInstance {
+export function buildGateway(deps: GatewayDeps): Server {
   const { live, draining, logger, metrics, tracker } = deps
   // Settings fixed for the life of the listener (a reload that changes them asks for a restart).
   const { runtime } = live()
   const { config } = runtime
   const limits = config.limits
+  const paths = new Set(config.routes.paths)
+  const bodyLimit = config.routes.bodyLimitBytes
 
   // Security headers on every answer, refusals included.
   const security = securityHeaders()
@@ -99,15 +99,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     }
   }
 
-  const app = Fastify({
-    // Node's HTTP parser refusals; the raw packet is never logged (it may hold card data).
-    clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket) {
-      const reason = parserRefusalReason(error.code)
-      if (socket.destroyed) return
-      if (reason) refuseUnparsed(socket, reason, error.code)
-      else socket.destroy()
-    },
-    https: {
+  const server = createServer(
+    {
       ...runtime.material.secureContextOptions,
       requestCert: true,
       // Verification still happens (socket.authorized); the gate decides, so every refusal
@@ -118,26 +111,23 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
       connectionsCheckingInterval: 250,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
     },
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
-    loggerInstance: logger as FastifyBaseLogger,
-    // The gateway writes its own single line per request (recordRequest below).
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: config.routes.bodyLimitBytes,
-    // Inbound X-Request-Id is not trusted: the gateway's own id goes to the host and the log.
-    requestIdHeader: false,
-    genReqId: () => randomUUID(),
-    // No per-request child logger (a pino child per request, profiled): the request line and any
-    // error line carry the request id themselves.
-    childLoggerFactory: (parent) => parent,
-    // The gateway answers 503 shutting_down itself, with its reason code.
-    return503OnClosing: false,
+    handleRequest,
+  )
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs
+
+  // Node's HTTP parser refusals; the raw packet is never logged (it may hold card data).
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const reason = parserRefusalReason(error.code)
+    if (socket.destroyed) return
+    if (reason) refuseUnparsed(socket, reason, error.code)
+    else socket.destroy()
   })
 
   // 1-3. accept (PROXY header when on, allowlist), TLS and identity: decided per connection,
   // before any HTTP byte is read.
-  installConnectionGate(app.server, {
+  installConnectionGate(server, {
     state: () => live().runtime.gate,
     logger,
     metrics,
@@ -150,9 +140,9 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
         }
       : undefined,
   })
-  app.server.maxConnections = limits.maxConnections
+  server.maxConnections = limits.maxConnections
   // Node closes a connection past maxConnections itself and reports it here.
-  app.server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
+  server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
     metrics.connectionsRefused.inc({ reason: 'too_many_connections' })
     logger.warn(
       {
@@ -163,23 +153,48 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       'connection refused',
     )
   })
-  // CONNECT is not a request fastify routes; Node would close it silently.
-  app.server.on('connect', (_request: unknown, socket: Socket) =>
-    refuseUnparsed(socket, 'method_not_allowed'),
-  )
+  // CONNECT is not an EHI request; Node would close it silently.
+  server.on('connect', (_request: unknown, socket: Socket) => refuseUnparsed(socket, 'method_not_allowed'))
 
-  app.decorateRequest('ehi', null as unknown as RequestRecord)
+  const send: Send = (exchange, status, headers, body) => {
+    const { response } = exchange
+    // The client went away (its request aborted): the answer has nowhere to go.
+    if (response.headersSent || response.destroyed) return
+    const out: Record<string, string | string[] | number> = { ...security, ...headers }
+    // As for any whole-buffer answer: a host answer without a type is bytes.
+    if (out['content-type'] === undefined) out['content-type'] = 'application/octet-stream'
+    out['x-request-id'] = exchange.id
+    out['content-length'] = Buffer.byteLength(body)
+    // While draining, every answer closes its connection, so nothing idles past the drain.
+    if (draining()) out.connection = 'close'
+    response.writeHead(status, out)
+    response.end(body)
+  }
 
-  // 4. request gate: only a connection whose verdict is allow gets past this hook.
-  app.after(() => {
-    app.addHook('onRequest', function admitRequest(request, reply, done) {
-      // First: the request gate below answers refusals itself.
-      reply.headers(security)
-      // First, before any answer: a request answered right here must still count as in flight.
-      tracker?.started(request.raw.socket)
-      const verdict = verdictOf(request.raw.socket)
-      const requestOnConnection = verdict ? ++verdict.requests : 1
-      request.ehi = {
+  function sendError(exchange: Exchange, reason: Reason, close: boolean, extra?: Record<string, string>) {
+    exchange.record.reason = reason
+    // A body the parser refused mid-request was answered and counted by refuseUnparsed.
+    if (!(exchange.request.socket as { [kParserRefused]?: true })[kParserRefused])
+      metrics.requestErrors.inc({ reason })
+    const answer = errorAnswer(reason, exchange.id, close)
+    send(exchange, answer.status, extra ? { ...answer.headers, ...extra } : answer.headers, answer.body)
+  }
+
+  // 5-6. the EHI route on each configured path.
+  const handleEhiMessage = ehiRoute({ live, metrics, send, sendError })
+
+  // 4. the request gate, then the route: only a connection whose verdict is allow gets past it.
+  function handleRequest(request: IncomingMessage, response: ServerResponse): void {
+    const socket = request.socket
+    // First, before any answer: a request answered right here must still count as in flight.
+    tracker?.started(socket)
+    const verdict = verdictOf(socket)
+    const exchange: Exchange = {
+      request,
+      response,
+      id: randomUUID(),
+      path: requestPath(request.url ?? '/'),
+      record: {
         peer: null,
         outcome: 'rejected',
         reason: undefined,
@@ -189,93 +204,83 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
         answer: undefined,
         startedAt: performance.now(),
         connectionAcceptedAt: verdict?.acceptedAt,
-        requestOnConnection,
+        requestOnConnection: verdict ? ++verdict.requests : 1,
         handshakeMs: verdict?.handshakeMs,
         parseMs: undefined,
         hostMs: undefined,
         hostError: undefined,
-      }
-      if (draining()) {
-        sendError(request, reply, 'shutting_down', true)
-        return
-      }
-      if (verdict?.allow) {
-        request.ehi.peer = verdict.peer
-        done()
-        return
-      }
-      // No verdict at all cannot happen on a TLS socket; if it does, fail closed.
-      request.ehi.outcome = 'refused'
-      sendError(request, reply, verdict ? verdict.reason : 'internal_error', true)
+      },
+    }
+    // 7. once the answer is sent or the client gone, and the route done (a client that leaves
+    // while the host answers is audited with the host's answer it missed): one audit line.
+    let routeRunning = false
+    let responseClosed = false
+    response.once('close', () => {
+      responseClosed = true
+      if (!routeRunning) recordRequest(exchange)
     })
-  })
-
-  // Bodies are read as the exact bytes received; the EHI parser checks the media type itself,
-  // so a wrong Content-Type gets the EHI reason code, not a generic 415.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
-
-  // 5-6. the EHI route on each configured path; other methods and paths are refused.
-  const handleEhiMessage = ehiRoute({ live, metrics, sendError })
-  for (const path of config.routes.paths) {
-    app.post(path, handleEhiMessage)
-    app.route({
-      method: ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
-      url: path,
-      handler: (request, reply) =>
-        sendError(request, reply.header('allow', 'POST'), 'method_not_allowed', false),
-    })
-  }
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, 'not_found', false))
-  app.setErrorHandler((error: { code?: string; statusCode?: number }, request, reply) => {
-    let reason: Reason = 'internal_error'
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') reason = 'ehi_too_large'
-    else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_EMPTY_TYPE') {
-      reason = 'ehi_unsupported_media_type'
-    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) reason = 'bad_request'
-    else logger.error({ event: 'request_failed', requestId: request.id, err: error }, 'request failed')
-    sendError(request, reply, reason, false)
-  })
-
-  function sendError(request: FastifyRequest, reply: FastifyReply, reason: Reason, close: boolean) {
-    request.ehi.reason = reason
-    // A body the parser refused mid-request was answered and counted by refuseUnparsed.
-    if (!(request.raw.socket as { [kParserRefused]?: true })[kParserRefused])
-      metrics.requestErrors.inc({ reason })
-    const answer = errorAnswer(reason, request.id, close)
-    return reply
-      .code(answer.status)
-      .headers(answer.headers)
-      .header('x-request-id', request.id)
-      .send(answer.body)
+    const routeDone = () => {
+      routeRunning = false
+      if (responseClosed) recordRequest(exchange)
+    }
+    try {
+      if (draining()) return sendError(exchange, 'shutting_down', true)
+      if (!verdict?.allow) {
+        // No verdict at all cannot happen on a TLS socket; if it does, fail closed.
+        exchange.record.outcome = 'refused'
+        return sendError(exchange, verdict ? verdict.reason : 'internal_error', true)
+      }
+      exchange.record.peer = verdict.peer
+      if (!paths.has(exchange.path)) return sendError(exchange, 'not_found', false)
+      if (request.method !== 'POST')
+        return sendError(exchange, 'method_not_allowed', false, { allow: 'POST' })
+      // The body as the exact bytes received; the EHI parser checks the media type itself, so a
+      // wrong Content-Type gets the EHI reason code.
+      readBody(request, bodyLimit, (result) => {
+        if (!result.ok) {
+          // Past the limit: the rest is not read; the connection closes so it need not be.
+          if (result.problem === 'too_large') sendError(exchange, 'ehi_too_large', true)
+          // Aborted: nobody to answer; the audit line says the client went away.
+          return
+        }
+        routeRunning = true
+        handleEhiMessage(exchange, result.body)
+          .catch((error: unknown) => failed(exchange, error))
+          .finally(routeDone)
+      })
+    } catch (error) {
+      failed(exchange, error)
+    }
   }
 
-  // 7. one audit line and the metrics per request, once the answer is sent.
-  // While draining, every answer closes its connection, so nothing idles past the drain.
-  app.addHook('onSend', function closeWhenDraining(_request, reply, payload, done) {
-    if (draining()) reply.header('connection', 'close')
-    done(null, payload)
-  })
+  /** A bug, not a client's fault: logged with its stack, answered 500, never forwarded half-done. */
+  function failed(exchange: Exchange, error: unknown): void {
+    logger.error({ event: 'request_failed', requestId: exchange.id, err: error }, 'request failed')
+    sendError(exchange, 'internal_error', false)
+  }
 
-  app.addHook('onResponse', function recordRequest(request, reply, done) {
-    tracker?.finished(request.raw.socket)
-    const record = request.ehi
-    const totalMs = reply.elapsedTime
+  function recordRequest(exchange: Exchange): void {
+    const { request, response, record } = exchange
+    tracker?.finished(request.socket)
+    const now = performance.now()
+    const totalMs = now - record.startedAt
     const cls = record.messageClass
     metrics.requests.inc({ class: cls, outcome: record.outcome })
     metrics.requestDuration.observe({ class: cls }, totalMs / 1000)
     // Thredd's clock started at its connect: the first message on a connection is timed from accept.
     const exchangeMs =
       record.requestOnConnection === 1 && record.connectionAcceptedAt !== undefined
-        ? performance.now() - record.connectionAcceptedAt
+        ? now - record.connectionAcceptedAt
         : totalMs
     metrics.exchangeDuration.observe({ class: cls }, exchangeMs / 1000)
     const line = {
       event: 'request',
-      requestId: request.id,
+      requestId: exchange.id,
       method: request.method,
-      path: request.routeOptions.url ?? request.url.split('?')[0],
-      status: reply.statusCode,
+      path: exchange.path,
+      status: response.headersSent ? response.statusCode : undefined,
+      // The client closed the connection before its answer was sent (or while it was).
+      clientClosed: response.writableFinished ? undefined : true,
       outcome: record.outcome,
       reason: record.reason,
       detail: record.detail,
@@ -295,13 +300,16 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     // Thredd does not resend a Cut_Off: a Cut_Off the host did not take is an error to act on.
     if (cls === 'cutoff' && record.outcome !== 'host_answer')
       logger.error(line, 'Cut_Off not taken by the host')
-    else if (record.outcome === 'host_answer' && record.answer?.conforming !== false)
+    else if (
+      record.outcome === 'host_answer' &&
+      record.answer?.conforming !== false &&
+      line.clientClosed !== true
+    )
       logger.info(line, 'request')
     else logger.warn(line, 'request')
-    done()
-  })
+  }
 
-  return app
+  return server
 }
 
 function round(ms: number | undefined): number | undefined {

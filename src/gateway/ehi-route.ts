@@ -4,7 +4,7 @@
  * usable answer, the class decides the answer (ehi/failure-answer.ts), never an approval or an
  * acknowledgement the host did not give.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { auditRecord, type EhiAudit } from '../ehi/audit-record.ts'
 import { checkHostAnswer, type AnswerCheck } from '../ehi/check-host-answer.ts'
 import { classifyEhiMessage, modeFor, type EhiMode } from '../ehi/classify-ehi-message.ts'
@@ -56,6 +56,28 @@ export interface AnswerAudit {
   problems?: string[]
 }
 
+/** One request and its answer, as the route sees them. */
+export interface Exchange {
+  readonly request: IncomingMessage
+  readonly response: ServerResponse
+  /** The gateway's request id (x-request-id to the host and the client, and in the log). */
+  readonly id: string
+  /** The configured route path the request matched, or the request's path without the query. */
+  readonly path: string
+  readonly record: RequestRecord
+}
+
+/** Sends an answer: the security headers, `headers`, x-request-id, Content-Length, `body`. */
+export type Send = (
+  exchange: Exchange,
+  status: number,
+  headers: Readonly<Record<string, string | string[]>>,
+  body: string | Buffer,
+) => void
+
+/** Answers with a reason code (reply/error-answer.ts), counted and closing the connection if asked. */
+export type SendError = (exchange: Exchange, reason: Reason, close: boolean) => void
+
 /** What a reload swaps: read once per request, so a request sees one consistent state. */
 export interface LiveState {
   runtime: Runtime
@@ -65,29 +87,28 @@ export interface LiveState {
 export interface EhiRouteDeps {
   live: () => LiveState
   metrics: Metrics
-  sendError: (request: FastifyRequest, reply: FastifyReply, reason: Reason, close: boolean) => FastifyReply
+  send: Send
+  sendError: SendError
 }
 
-const EMPTY = Buffer.alloc(0)
-
 export function ehiRoute(deps: EhiRouteDeps) {
-  const { live, metrics, sendError } = deps
+  const { live, metrics, send, sendError } = deps
 
-  return async function handleEhiMessage(request: FastifyRequest, reply: FastifyReply) {
+  /** `body`: the exact bytes received. */
+  return async function handleEhiMessage(exchange: Exchange, body: Buffer): Promise<void> {
     const { runtime, host } = live()
     const { limits, modes, deadlines, failurePolicy, replaceNonConforming } = runtime.ehi
-    const record = request.ehi
+    const { request, record } = exchange
     const peer = record.peer
     // Unreachable: the request gate admits only allowed connections. Fail closed regardless.
-    if (!peer) return sendError(request, reply, 'internal_error', true)
+    if (!peer) return sendError(exchange, 'internal_error', true)
 
-    const body = (request.body as Buffer | undefined) ?? EMPTY
     const parseStart = performance.now()
     const parsed = parseEhiMessage(body, request.headers['content-type'], limits)
     record.parseMs = performance.now() - parseStart
     if (!parsed.ok) {
       record.detail = parsed.detail
-      return sendError(request, reply, parsed.reason, false)
+      return sendError(exchange, parsed.reason, false)
     }
     const message = parsed.message
     const mode = modeFor(message, modes)
@@ -104,10 +125,10 @@ export function ehiRoute(deps: EhiRouteDeps) {
         : record.startedAt
     const remaining = remainingDeadlineMs(deadlines[cls], performance.now() - since)
     if (remaining <= 0)
-      return answerWithoutHost(request, reply, cls, mode, message.format, 'deadline_passed', failurePolicy)
+      return answerWithoutHost(exchange, cls, mode, message.format, 'deadline_passed', failurePolicy)
 
     const headers = toHostRequestHeaders(request.headers, peer.headers, {
-      requestId: request.id,
+      requestId: exchange.id,
       traceparent: traceparentFor(request.headers.traceparent),
       clientAddress: stripV4Mapped(request.socket.remoteAddress),
     })
@@ -122,7 +143,7 @@ export function ehiRoute(deps: EhiRouteDeps) {
     if (!result.ok) {
       record.hostError = { reason: result.reason, code: result.code }
       metrics.hostErrors.inc({ reason: result.reason })
-      return answerWithoutHost(request, reply, cls, mode, message.format, result.reason, failurePolicy)
+      return answerWithoutHost(exchange, cls, mode, message.format, result.reason, failurePolicy)
     }
     metrics.hostDuration.observe({ class: cls }, record.hostMs / 1000)
     const check = checkHostAnswer(result, message.format, cls)
@@ -131,40 +152,27 @@ export function ehiRoute(deps: EhiRouteDeps) {
       for (const problem of check.problems) metrics.nonConformingAnswers.inc({ class: cls, problem })
       if (replaceNonConforming) {
         record.hostError = { reason: 'host_nonconforming', code: check.problems.join(',') }
-        return answerWithoutHost(
-          request,
-          reply,
-          cls,
-          mode,
-          message.format,
-          'host_nonconforming',
-          failurePolicy,
-        )
+        return answerWithoutHost(exchange, cls, mode, message.format, 'host_nonconforming', failurePolicy)
       }
     }
     record.outcome = 'host_answer'
-    return reply
-      .code(result.status)
-      .headers(toClientResponseHeaders(result.headers))
-      .header('x-request-id', request.id)
-      .send(result.body)
+    send(exchange, result.status, toClientResponseHeaders(result.headers), result.body)
   }
 
   /** The host gave no usable answer: answer as the class allows, never more. */
   function answerWithoutHost(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    exchange: Exchange,
     cls: MessageClass,
     mode: EhiMode,
     format: EhiFormat,
     reason: Reason,
     failurePolicy: FailurePolicy,
   ) {
-    const record = request.ehi
+    const record = exchange.record
     const answer = failureAnswer(cls, mode, format, failurePolicy)
     if (answer.kind === 'status') {
       record.outcome = 'host_failure'
-      return sendError(request, reply, reason, false)
+      return sendError(exchange, reason, false)
     }
     record.outcome = 'synthesized'
     record.reason = reason
@@ -176,13 +184,16 @@ export function ehiRoute(deps: EhiRouteDeps) {
       ...(answer.responseStatus !== undefined ? { Responsestatus: answer.responseStatus } : {}),
       ...(answer.cutOffResult !== undefined ? { Cut_OffResult: answer.cutOffResult } : {}),
     }
-    return reply
-      .code(200)
-      .header('content-type', contentTypeFor(format))
-      .header(REASON_HEADER, reason)
-      .header('x-ehi-gateway-synthesized', 'true')
-      .header('x-request-id', request.id)
-      .send(answer.body)
+    send(
+      exchange,
+      200,
+      {
+        'content-type': contentTypeFor(format),
+        [REASON_HEADER]: reason,
+        'x-ehi-gateway-synthesized': 'true',
+      },
+      answer.body,
+    )
   }
 }
 

@@ -418,7 +418,7 @@ describe('wrong method and path', () => {
     ],
     ['DELETE /ehi', 'DELETE /ehi HTTP/1.1\r\nHost: x\r\n\r\n', 405, 'method_not_allowed'],
     ['OPTIONS /ehi', 'OPTIONS /ehi HTTP/1.1\r\nHost: x\r\n\r\n', 405, 'method_not_allowed'],
-    ['TRACE /ehi', 'TRACE /ehi HTTP/1.1\r\nHost: x\r\n\r\n', 404, 'not_found'],
+    ['TRACE /ehi', 'TRACE /ehi HTTP/1.1\r\nHost: x\r\n\r\n', 405, 'method_not_allowed'],
     [
       'POST /',
       head(['Content-Type: text/xml', `Content-Length: ${LEN}`]).replace('/ehi', '/') + AUTH_XML,

@@ -31,6 +31,11 @@ describe('HTTP-level errors for a verified client', () => {
     expect(res.headers['x-ehi-gateway-reason']).toBe('ehi_too_large')
   })
 
+  it('closes the connection after ehi_too_large: the rest of the body is not read', async () => {
+    const res = await post(pki, h.port, { client: pki.clients.good, body: Buffer.alloc(5000, 'a') })
+    expect(res.headers.connection).toBe('close')
+  })
+
   it('serves every configured path', async () => {
     expect((await post(pki, h.port, { client: pki.clients.good, path: '/ehi/cutoff' })).status).toBe(200)
   })
