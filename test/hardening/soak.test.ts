@@ -20,7 +20,7 @@ import {
   type GatewayProcess,
 } from './gateway-process.ts'
 import { byProfile, hardeningCase, PROFILE } from './recorder.ts'
-import { simulateInChild } from './simulate-process.ts'
+import { prepareSimulation } from './simulate-process.ts'
 import { sleep } from './wire.ts'
 
 const pki = inject('pki')
@@ -79,7 +79,7 @@ afterAll(async () => {
   await host?.close()
 })
 
-/** One generator, in its own process (see simulate-process.ts). */
+/** One generator, in its own process and warmed (see simulate-process.ts); `run()` starts it. */
 function simulate(
   port: number,
   rate: number,
@@ -87,7 +87,7 @@ function simulate(
   reuseConnections: boolean,
   format: 'xml' | 'json',
 ) {
-  return simulateInChild({
+  return prepareSimulation({
     target: new URL(`https://127.0.0.1:${port}/ehi`),
     cert: pki.clients.good.cert,
     key: pki.clients.good.key,
@@ -143,9 +143,16 @@ it(
       gw.child.kill('SIGHUP')
 
       // Warm-up: the same traffic, not counted.
-      await Promise.all([
-        simulate(gw.port, RATE_NEW_CONNECTION, WARMUP_S, false, 'xml'),
-        simulate(gw.port, RATE_KEEP_ALIVE, WARMUP_S, true, 'json'),
+      await Promise.all(
+        [
+          simulate(gw.port, RATE_NEW_CONNECTION, WARMUP_S, false, 'xml'),
+          simulate(gw.port, RATE_KEEP_ALIVE, WARMUP_S, true, 'json'),
+        ].map(async (g) => (await g).run()),
+      )
+      // Warmed generators for the measured run, ready before the baseline.
+      const [freshGenerator, keptGenerator] = await Promise.all([
+        simulate(gw.port, RATE_NEW_CONNECTION, DURATION_S, false, 'xml'),
+        simulate(gw.port, RATE_KEEP_ALIVE, DURATION_S, true, 'json'),
       ])
       await sleep(2500)
       const fdBefore = fdCount(pid)
@@ -181,10 +188,7 @@ it(
       })()
       const started = performance.now()
       const stealBefore = stealSeconds()
-      const [freshRun, keptRun] = await Promise.all([
-        simulate(gw.port, RATE_NEW_CONNECTION, DURATION_S, false, 'xml'),
-        simulate(gw.port, RATE_KEEP_ALIVE, DURATION_S, true, 'json'),
-      ])
+      const [freshRun, keptRun] = await Promise.all([freshGenerator.run(), keptGenerator.run()])
       const elapsedS = (performance.now() - started) / 1000
       const steal = Math.round((stealSeconds() - stealBefore) * 10) / 10
       running = false
