@@ -83,6 +83,27 @@ export function baseProcessConfig(pki: TestPki, hostUrl: string, port: number, a
   }
 }
 
+/**
+ * Two valid configurations a reload test alternates between: the subject rule widened, and a
+ * second server certificate added. Both keep every client of the suite admitted.
+ */
+export function reloadVariants(pki: TestPki, tls: unknown): Record<string, unknown>[] {
+  const f = pki.files
+  return [
+    { clientAuth: { allowedSubjects: { cn: ['thredd-ehi-transport'] } } },
+    {
+      clientAuth: { allowedSubjects: { cn: ['thredd-ehi-transport', 'thredd-ehi-transport-next'] } },
+      tls: {
+        ...(tls as Record<string, unknown>),
+        serverCertificates: [
+          { cert: f['server-chain.pem'], key: f['server.key'] },
+          { cert: f['server-rsa-chain.pem'], key: f['server-rsa.key'] },
+        ],
+      },
+    },
+  ]
+}
+
 export async function startGatewayProcess(
   config: Record<string, unknown>,
   options: StartOptions = {},

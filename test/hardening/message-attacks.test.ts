@@ -530,6 +530,19 @@ describe('fuzz: parseEhiMessage', () => {
     return ref.ok
   }
   const jsonReference = (text: string) => referenceJson(text).ok
+  /** Every scenario's message in both formats, each with its format. */
+  const bothFormats = fc.constantFrom(
+    ...xmlSources.map((s) => ['xml', s] as const),
+    ...jsonSources.map((s) => ['json', s] as const),
+  )
+  /** checkOne with the format's media type and reference parser. */
+  const checkFormat = (format: 'xml' | 'json', body: Buffer, stats: FuzzStats) =>
+    checkOne(
+      body,
+      format === 'xml' ? 'text/xml' : 'application/json',
+      stats,
+      format === 'xml' ? xmlReference : jsonReference,
+    )
 
   const report = (c: CaseContext, stats: FuzzStats) =>
     c.observe(
@@ -598,10 +611,7 @@ describe('fuzz: parseEhiMessage', () => {
         try {
           fc.assert(
             fc.property(
-              fc.constantFrom(
-                ...xmlSources.map((s) => ['xml', s] as const),
-                ...jsonSources.map((s) => ['json', s] as const),
-              ),
+              bothFormats,
               fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), value), {
                 minLength: 1,
                 maxLength: 3,
@@ -617,12 +627,7 @@ describe('fuzz: parseEhiMessage', () => {
                     field.index + field[0].indexOf(format === 'xml' ? '>' : ':"') + (format === 'xml' ? 1 : 2)
                   text = text.slice(0, start) + raw + text.slice(start + field[2]!.length)
                 }
-                checkOne(
-                  Buffer.from(text),
-                  format === 'xml' ? 'text/xml' : 'application/json',
-                  stats,
-                  format === 'xml' ? xmlReference : jsonReference,
-                )
+                checkFormat(format, Buffer.from(text), stats)
               },
             ),
             { numRuns: RUNS, seed: fuzzSeed },
@@ -646,10 +651,7 @@ describe('fuzz: parseEhiMessage', () => {
         try {
           fc.assert(
             fc.property(
-              fc.constantFrom(
-                ...xmlSources.map((s) => ['xml', s] as const),
-                ...jsonSources.map((s) => ['json', s] as const),
-              ),
+              bothFormats,
               fc.array(
                 fc.record({
                   at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
@@ -668,12 +670,7 @@ describe('fuzz: parseEhiMessage', () => {
                     bytes.subarray(at + edit.remove),
                   ])
                 }
-                checkOne(
-                  bytes,
-                  format === 'xml' ? 'text/xml' : 'application/json',
-                  stats,
-                  format === 'xml' ? xmlReference : jsonReference,
-                )
+                checkFormat(format, bytes, stats)
               },
             ),
             { numRuns: RUNS, seed: fuzzSeed },

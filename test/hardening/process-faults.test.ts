@@ -17,6 +17,7 @@ import {
   freePort,
   startGatewayProcess,
   type GatewayProcess,
+  reloadVariants,
 } from './gateway-process.ts'
 import { hardeningCase } from './recorder.ts'
 import { audit, describeAudit, sendMany, type ClientAnswer } from './traffic.ts'
@@ -252,20 +253,7 @@ describe('signals and workers under load', () => {
       async (c) => {
         const config = await processConfig()
         gw = await startGatewayProcess(config, { name: 'sighup' })
-        const tls = config.tls as Record<string, unknown>
-        const variants = [
-          { clientAuth: { allowedSubjects: { cn: ['thredd-ehi-transport'] } } },
-          {
-            clientAuth: { allowedSubjects: { cn: ['thredd-ehi-transport', 'thredd-ehi-transport-next'] } },
-            tls: {
-              ...tls,
-              serverCertificates: [
-                { cert: f['server-chain.pem'], key: f['server.key'] },
-                { cert: f['server-rsa-chain.pem'], key: f['server-rsa.key'] },
-              ],
-            },
-          },
-        ]
+        const variants = reloadVariants(pki, config.tls)
         let stop = false
         const load = sendMany(pki, gw.port, 10_000, { intervalMs: 15, stop: () => stop })
         for (let i = 0; i < 10; i++) {

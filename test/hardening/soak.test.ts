@@ -16,6 +16,7 @@ import {
   fdCount,
   freePort,
   rssKiB,
+  reloadVariants,
   startGatewayProcess,
   type GatewayProcess,
 } from './gateway-process.ts'
@@ -125,20 +126,7 @@ it(
       }
       gw = await startGatewayProcess(config, { name: 'soak', keepLines: 200 })
       const pid = gw.pid
-      const tls = config.tls
-      const variants = [
-        { clientAuth: { allowedSubjects: { cn: ['thredd-ehi-transport'] } } },
-        {
-          clientAuth: { allowedSubjects: { cn: ['thredd-ehi-transport', 'thredd-ehi-transport-next'] } },
-          tls: {
-            ...tls,
-            serverCertificates: [
-              { cert: f['server-chain.pem'], key: f['server.key'] },
-              { cert: f['server-rsa-chain.pem'], key: f['server-rsa.key'] },
-            ],
-          },
-        },
-      ]
+      const variants = reloadVariants(pki, config.tls)
       gw.writeConfig(variants[0])
       gw.child.kill('SIGHUP')
 

@@ -3,10 +3,8 @@
  * `clientClosed`), counted, and no longer in flight, so a drain does not wait for it. The host's
  * answer, if it comes, goes nowhere.
  */
-import { connect } from 'node:tls'
-import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { AUTH_XML } from '../support/clients.ts'
+import { AUTH_XML, rawExchange } from '../support/clients.ts'
 import { startHarness, type Harness, type LogLine } from '../support/harness.ts'
 
 const pki = inject('pki')
@@ -17,28 +15,16 @@ beforeAll(async () => {
 })
 afterAll(() => h.close())
 
-/** Sends `bytes` on a new mTLS connection, then closes it after `closeAfterMs`. */
-function sendAndLeave(bytes: string, closeAfterMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = connect({
-      host: '127.0.0.1',
-      port: h.port,
-      servername: 'localhost',
-      ca: readFileSync(pki.files['server-root-ca.pem']!),
-      cert: readFileSync(pki.clients.good.cert),
-      key: readFileSync(pki.clients.good.key),
-    })
-    socket.on('secureConnect', () => {
-      socket.write(bytes)
-      setTimeout(() => socket.destroy(), closeAfterMs)
-    })
-    socket.on('error', () => undefined)
-    socket.on('close', () => resolve())
-  })
+/**
+ * Sends `bytes` on a new mTLS connection and closes it `closeAfterMs` after connecting
+ * (rawExchange's timeout), whether or not an answer came.
+ */
+async function sendAndLeave(bytes: string, closeAfterMs: number): Promise<void> {
+  await rawExchange(pki, h.port, { client: pki.clients.good, request: bytes, timeoutMs: closeAfterMs })
 }
 
 async function requestLineAfter(index: number): Promise<LogLine> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     const line = h.logs.slice(index).find((l) => l.event === 'request')
     if (line) return line
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -52,7 +38,7 @@ describe('a client that goes away before its answer', () => {
   it('mid-body: audited as clientClosed, with no status, and nothing forwarded', async () => {
     const before = h.logs.length
     const received = h.host.received.length
-    await sendAndLeave(head + AUTH_XML.slice(0, 100), 100)
+    await sendAndLeave(head + AUTH_XML.slice(0, 100), 300)
     const line = await requestLineAfter(before)
     expect(line.clientClosed).toBe(true)
     expect(line.status).toBeUndefined()
@@ -61,10 +47,10 @@ describe('a client that goes away before its answer', () => {
   })
 
   it('while the host answers: audited as clientClosed with the host answer it missed', async () => {
-    h.host.delayMs = 300
+    h.host.delayMs = 1500
     try {
       const before = h.logs.length
-      await sendAndLeave(head + AUTH_XML, 100)
+      await sendAndLeave(head + AUTH_XML, 500)
       const line = await requestLineAfter(before)
       expect(line.clientClosed).toBe(true)
       expect(line.outcome).toBe('host_answer')
@@ -77,7 +63,7 @@ describe('a client that goes away before its answer', () => {
   // Last: it drains the gateway.
   it('is no longer in flight once it is gone: a drain does not wait for it', async () => {
     const before = h.logs.length
-    await sendAndLeave(head + AUTH_XML.slice(0, 100), 50)
+    await sendAndLeave(head + AUTH_XML.slice(0, 100), 300)
     await requestLineAfter(before)
     await h.gateway.drain(2000)
     expect(h.logs.slice(before).filter((l) => l.event === 'drain_timeout')).toEqual([])
