@@ -13,7 +13,7 @@ import { startGateway, type RunningGateway } from '../start-gateway.ts'
 
 export async function serve(configFile: string | undefined): Promise<void> {
   const source: LoadOptions = { file: configFile }
-  if (cluster.isWorker) return runWorker(source)
+  if (cluster.isWorker) return runWorker()
   const runtime = loadRuntime(source)
   const workers = runtime.config.workers === 0 ? availableParallelism() : runtime.config.workers
   if (workers > 1) return runPrimary(runtime, source, workers)

@@ -1,31 +1,28 @@
-/** Messages between the cluster primary and its workers. */
-import { createHash } from 'node:crypto'
-import type { Runtime } from '../gateway/compile-runtime.ts'
+/**
+ * Messages between the cluster primary and its workers.
+ *
+ * A worker never reads the configuration from the disk: the primary sends it the snapshot it
+ * validated (src/config/config-snapshot.ts) when it starts, and each reload in two phases:
+ * every worker compiles the new snapshot first (`prepare`), and only when all of them could is
+ * it applied (`commit`); otherwise every worker keeps the last good state (`abort`). Each worker
+ * reports the fingerprint it serves, and the primary re-sends its own state to any worker that
+ * does not serve it (one that started during a reload, say).
+ */
+import type { ConfigSnapshot } from '../config/config-snapshot.ts'
 
 export type ToWorker =
-  | { type: 'ehi:reload'; id: number; expect: RuntimeFingerprint }
+  | { type: 'ehi:start'; snapshot: ConfigSnapshot; fingerprint: string }
+  | { type: 'ehi:prepare'; id: number; snapshot: ConfigSnapshot; fingerprint: string }
+  | { type: 'ehi:commit'; id: number }
+  | { type: 'ehi:abort'; id: number }
   | { type: 'ehi:drain'; timeoutMs: number }
   | { type: 'ehi:ticket-keys'; keys: string }
 
 export type ToPrimary =
-  { type: 'ehi:ready' } | { type: 'ehi:reload-result'; id: number; ok: boolean; problems: string[] }
-
-/**
- * What the primary validated. A worker applies a reload only if it loaded exactly this, so a
- * file that changed between the primary's check and the worker's load cannot slip past the
- * primary's checks (the change triggers another reload anyway).
- */
-export interface RuntimeFingerprint {
-  trustHash: string
-  configHash: string
-}
-
-export function fingerprint(runtime: Runtime): RuntimeFingerprint {
-  return {
-    trustHash: runtime.material.trustHash,
-    configHash: createHash('sha256').update(JSON.stringify(runtime.config)).digest('hex'),
-  }
-}
+  | { type: 'ehi:hello' }
+  | { type: 'ehi:ready'; fingerprint: string }
+  | { type: 'ehi:prepared'; id: number; ok: boolean; problems: string[] }
+  | { type: 'ehi:committed'; id: number; fingerprint: string }
 
 export function isMessage<T extends { type: string }>(value: unknown): value is T {
   return (

@@ -1,7 +1,11 @@
 /**
  * The cluster primary: forks one data-plane worker per core, replaces a worker that dies, and
  * runs the control plane (admin server with the workers' metrics summed, readiness, reload).
- * A reload is validated here, then applied by every worker; drain reaches every worker.
+ *
+ * The primary alone reads and validates the configuration; workers serve the snapshot it sends
+ * them (cluster/messages.ts). A reload reaches every worker in two phases, so it is applied by
+ * all or by none, and a worker started at any time, including after a refused reload, serves the
+ * primary's last good state.
  */
 import cluster, { type Worker } from 'node:cluster'
 import { randomBytes } from 'node:crypto'
@@ -10,32 +14,132 @@ import type { LoadOptions } from '../config/load-config.ts'
 import type { Runtime } from '../gateway/compile-runtime.ts'
 import { createLogger } from '../observability/logger.ts'
 import { startControlPlane, type ControlPlane } from '../operate/control-plane.ts'
-import { fingerprint, isMessage, type ToPrimary, type ToWorker } from './messages.ts'
+import { isMessage, type ToPrimary, type ToWorker } from './messages.ts'
 
 const RELOAD_TIMEOUT_MS = 10_000
 const RESTART_BACKOFF_MS = 1000
 
+interface WorkerState {
+  ready: boolean
+  /** The snapshot fingerprint the worker last reported serving. */
+  serving: string | undefined
+}
+
+type Reply = Extract<ToPrimary, { type: 'ehi:prepared' | 'ehi:committed' }>
+
 export async function runPrimary(runtime: Runtime, source: LoadOptions, count: number): Promise<void> {
   const logger = createLogger(runtime.config.log).child({ role: 'primary' })
   const aggregator = new AggregatorRegistry()
-  const ready = new Set<number>()
-  const pendingReloads = new Map<number, { expect: number; results: ToPrimary[]; done: () => void }>()
+  const workers = new Map<Worker, WorkerState>()
+  // What every worker must serve: the start runtime, then each reload all workers prepared.
+  let validated = runtime
+  const waiting = new Map<string, { expect: Set<Worker>; replies: Map<Worker, Reply>; done: () => void }>()
   let draining = false
   let reloadId = 0
   let lastRestart = 0
   // Set once the control plane runs; a worker may die before that.
   const plane: { current?: ControlPlane } = {}
 
+  const readyWorkers = () => [...workers].filter(([, state]) => state.ready).map(([worker]) => worker)
+
+  /** Sends `message` to `targets` and waits for each one's reply (or its exit, or the timeout). */
+  function exchange(
+    targets: Worker[],
+    message: Extract<ToWorker, { id: number }>,
+  ): Promise<Map<Worker, Reply>> {
+    const key = `${message.type}:${message.id}`
+    const replies = new Map<Worker, Reply>()
+    return new Promise((resolve) => {
+      const expect = new Set(targets)
+      const finish = () => {
+        clearTimeout(timer)
+        waiting.delete(key)
+        resolve(replies)
+      }
+      const timer = setTimeout(finish, RELOAD_TIMEOUT_MS)
+      waiting.set(key, { expect, replies, done: finish })
+      for (const worker of targets) worker.send(message)
+      if (expect.size === 0) finish()
+    })
+  }
+  const settle = (worker: Worker, key: string, reply?: Reply) => {
+    const pending = waiting.get(key)
+    if (!pending || !pending.expect.has(worker)) return
+    pending.expect.delete(worker)
+    if (reply) pending.replies.set(worker, reply)
+    if (pending.expect.size === 0) pending.done()
+  }
+
+  /**
+   * Applies `next` to `targets` in two phases: all compile it, then all apply it; if any cannot,
+   * none applies it. A worker that cannot take the validated state is stopped: the primary
+   * replaces it, and the new one starts from `validated`.
+   */
+  async function applyTo(targets: Worker[], next: Runtime): Promise<string[]> {
+    const id = ++reloadId
+    const prepared = await exchange(targets, {
+      type: 'ehi:prepare',
+      id,
+      snapshot: next.snapshot,
+      fingerprint: next.fingerprint,
+    })
+    const problems: string[] = []
+    for (const worker of targets) {
+      const reply = prepared.get(worker)
+      if (reply?.type === 'ehi:prepared' && !reply.ok) problems.push(...reply.problems)
+      else if (!reply && !worker.isDead())
+        problems.push(`worker ${worker.process.pid} did not answer within ${RELOAD_TIMEOUT_MS} ms`)
+    }
+    if (problems.length > 0) {
+      for (const worker of targets)
+        if (!worker.isDead()) worker.send({ type: 'ehi:abort', id } satisfies ToWorker)
+      return problems
+    }
+    const committed = await exchange(targets, { type: 'ehi:commit', id })
+    for (const [worker, reply] of committed) {
+      const state = workers.get(worker)
+      if (state && reply.type === 'ehi:committed') state.serving = reply.fingerprint
+    }
+    return []
+  }
+
+  /** Brings a worker that does not serve the validated state onto it, or stops it. */
+  async function reconcile(worker: Worker): Promise<void> {
+    const state = workers.get(worker)
+    if (!state?.ready || state.serving === validated.fingerprint || draining) return
+    const target = validated
+    const problems = await applyTo([worker], target)
+    if (problems.length > 0 || workers.get(worker)?.serving !== target.fingerprint) {
+      logger.error(
+        { event: 'worker_out_of_date', pid: worker.process.pid, problems },
+        'a worker could not take the validated configuration; replacing it',
+      )
+      worker.kill('SIGKILL')
+    }
+  }
+
   const onMessage = (worker: Worker, message: unknown) => {
     if (!isMessage<ToPrimary>(message)) return
-    if (message.type === 'ehi:ready') {
-      ready.add(worker.id)
-      worker.send(ticketMessage())
-    } else if (message.type === 'ehi:reload-result') {
-      const pending = pendingReloads.get(message.id)
-      if (!pending) return
-      pending.results.push(message)
-      if (pending.results.length >= pending.expect) pending.done()
+    const state = workers.get(worker)
+    if (!state) return
+    switch (message.type) {
+      case 'ehi:hello':
+        worker.send({
+          type: 'ehi:start',
+          snapshot: validated.snapshot,
+          fingerprint: validated.fingerprint,
+        } satisfies ToWorker)
+        return
+      case 'ehi:ready':
+        state.ready = true
+        state.serving = message.fingerprint
+        worker.send(ticketMessage())
+        void reconcile(worker)
+        return
+      case 'ehi:prepared':
+        return settle(worker, `ehi:prepare:${message.id}`, message)
+      case 'ehi:committed':
+        return settle(worker, `ehi:commit:${message.id}`, message)
     }
   }
   // One session-ticket key for all workers, so a ticket resumes whichever worker takes it.
@@ -43,24 +147,25 @@ export async function runPrimary(runtime: Runtime, source: LoadOptions, count: n
   const ticketMessage = (): ToWorker => ({ type: 'ehi:ticket-keys', keys: ticketKeys.toString('base64') })
   const shareTicketKeys = () => {
     ticketKeys = randomBytes(48)
-    for (const worker of Object.values(cluster.workers ?? {}))
-      if (worker && ready.has(worker.id)) worker.send(ticketMessage())
+    for (const worker of readyWorkers()) worker.send(ticketMessage())
   }
   setInterval(shareTicketKeys, runtime.config.tls.ticketKeyRotationMinutes * 60_000).unref()
   const fork = () => {
     const worker = cluster.fork()
+    workers.set(worker, { ready: false, serving: undefined })
     worker.on('message', (message: unknown) => onMessage(worker, message))
     return worker
   }
   cluster.on('exit', (worker, code, signal) => {
-    ready.delete(worker.id)
+    workers.delete(worker)
+    for (const key of [...waiting.keys()]) settle(worker, key)
     if (draining) return
     plane.current?.noteWorkerRestart()
     logger.error(
       { event: 'worker_exit', pid: worker.process.pid, code, signal },
       'worker exited unexpectedly; starting a new one',
     )
-    // Back off when workers die in a loop (a config file broken since start, say).
+    // Back off when workers die in a loop (a certificate that expired since start, say).
     const wait = Math.max(0, lastRestart + RESTART_BACKOFF_MS - Date.now())
     lastRestart = Date.now() + wait
     setTimeout(fork, wait).unref()
@@ -73,32 +178,16 @@ export async function runPrimary(runtime: Runtime, source: LoadOptions, count: n
     registry: new Registry(),
     dataMetrics: async () => (await aggregator.clusterMetrics()) as string,
     contentType: aggregator.contentType,
-    workers: () => ({ up: ready.size, expected: count }),
+    workers: () => ({ up: readyWorkers().length, expected: count }),
     apply: async (next) => {
-      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker =>
-        Boolean(w && ready.has(w.id)),
-      )
-      const id = ++reloadId
-      const results: ToPrimary[] = []
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, RELOAD_TIMEOUT_MS)
-        pendingReloads.set(id, {
-          expect: workers.length,
-          results,
-          done: () => (clearTimeout(timer), resolve()),
-        })
-        const message: ToWorker = { type: 'ehi:reload', id, expect: fingerprint(next) }
-        for (const worker of workers) worker.send(message)
-        if (workers.length === 0) resolve()
-      })
-      pendingReloads.delete(id)
-      const failed = results.filter((r) => r.type === 'ehi:reload-result' && !r.ok)
-      const missing = workers.length - results.length
-      const problems = failed.flatMap((r) => (r.type === 'ehi:reload-result' ? r.problems : []))
-      if (missing > 0) problems.push(`${missing} worker(s) did not answer within ${RELOAD_TIMEOUT_MS} ms`)
+      const problems = await applyTo(readyWorkers(), next)
+      if (problems.length > 0) return { ok: false, problems }
+      validated = next
       // New trust, new ticket key: no ticket from before the reload resumes.
-      if (problems.length === 0) shareTicketKeys()
-      return { ok: problems.length === 0, problems }
+      shareTicketKeys()
+      // A worker that started while the reload ran got the old state: bring it over.
+      for (const worker of readyWorkers()) void reconcile(worker)
+      return { ok: true, problems: [] }
     },
   })
   plane.current = control
@@ -110,7 +199,10 @@ export async function runPrimary(runtime: Runtime, source: LoadOptions, count: n
     draining = true
     control.setDraining()
     const timeoutMs = runtime.config.shutdown.drainTimeoutMs
-    logger.info({ event: 'stopping', signal, workers: ready.size }, 'stopping: draining every worker')
+    logger.info(
+      { event: 'stopping', signal, workers: readyWorkers().length },
+      'stopping: draining every worker',
+    )
     for (const worker of Object.values(cluster.workers ?? {}))
       worker?.send({ type: 'ehi:drain', timeoutMs } satisfies ToWorker)
     const force = setTimeout(() => {

@@ -1,17 +1,29 @@
 /**
  * A cluster worker: one data plane on the shared EHI port. The primary runs the admin server,
- * reloads and supervision; the worker applies what the primary validated and drains on request.
+ * reloads and supervision; the worker serves only what the primary validated and sent it (it
+ * never reads the configuration or the files it names), and drains on request.
  */
 import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client'
 import { ConfigError } from '../config/config-issues.ts'
-import type { LoadOptions } from '../config/load-config.ts'
-import { loadRuntime } from '../gateway/compile-runtime.ts'
+import type { ConfigSnapshot } from '../config/config-snapshot.ts'
+import { compileSnapshot, type Runtime } from '../gateway/compile-runtime.ts'
 import { createLogger } from '../observability/logger.ts'
-import { startGateway } from '../start-gateway.ts'
-import { fingerprint, isMessage, type ToPrimary, type ToWorker } from './messages.ts'
+import { startGateway, type RunningGateway } from '../start-gateway.ts'
+import { isMessage, type ToPrimary, type ToWorker } from './messages.ts'
 
-export async function runWorker(source: LoadOptions): Promise<void> {
-  const runtime = loadRuntime(source)
+export async function runWorker(): Promise<void> {
+  const send = (message: ToPrimary) => process.send?.(message)
+  const start = await new Promise<Extract<ToWorker, { type: 'ehi:start' }>>((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (!isMessage<ToWorker>(message) || message.type !== 'ehi:start') return
+      process.off('message', onMessage)
+      resolve(message)
+    }
+    process.on('message', onMessage)
+    send({ type: 'ehi:hello' })
+  })
+  // A snapshot that does not compile here, or not to what the primary validated, is not served.
+  const runtime = compileExactly(start.snapshot, start.fingerprint)
   const logger = createLogger(runtime.config.log).child({ role: 'worker' })
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
@@ -19,8 +31,7 @@ export async function runWorker(source: LoadOptions): Promise<void> {
   // installs the worker's answering listener only in the constructor, so one is made here.
   AggregatorRegistry.setRegistries([registry])
   void new AggregatorRegistry()
-  const gateway = await startGateway({ runtime, source, registry, logger, controlPlane: false })
-  const send = (message: ToPrimary) => process.send?.(message)
+  const gateway: RunningGateway = await startGateway({ runtime, registry, logger, controlPlane: false })
 
   let draining = false
   const drain = (timeoutMs?: number) => {
@@ -32,32 +43,35 @@ export async function runWorker(source: LoadOptions): Promise<void> {
       process.exitCode = 0
     })
   }
+  const prepared = new Map<number, Runtime>()
   process.on('message', (message: unknown) => {
     if (!isMessage<ToWorker>(message)) return
-    if (message.type === 'ehi:drain') drain(message.timeoutMs)
-    else if (message.type === 'ehi:ticket-keys') gateway.setTicketKeys(Buffer.from(message.keys, 'base64'))
-    else if (message.type === 'ehi:reload') {
-      try {
-        const next = loadRuntime(source)
-        const got = fingerprint(next)
-        if (got.trustHash !== message.expect.trustHash || got.configHash !== message.expect.configHash) {
-          send({
-            type: 'ehi:reload-result',
-            id: message.id,
-            ok: false,
-            problems: ['the files changed again while reloading'],
-          })
-          return
+    switch (message.type) {
+      case 'ehi:drain':
+        return drain(message.timeoutMs)
+      case 'ehi:ticket-keys':
+        return gateway.setTicketKeys(Buffer.from(message.keys, 'base64'))
+      case 'ehi:prepare':
+        try {
+          prepared.set(message.id, compileExactly(message.snapshot, message.fingerprint))
+          return send({ type: 'ehi:prepared', id: message.id, ok: true, problems: [] })
+        } catch (error) {
+          const problems =
+            error instanceof ConfigError
+              ? error.issues.map((i) => `${i.path}: ${i.message}`)
+              : [(error as Error).message]
+          return send({ type: 'ehi:prepared', id: message.id, ok: false, problems })
         }
+      case 'ehi:commit': {
+        const next = prepared.get(message.id)
+        prepared.delete(message.id)
+        if (!next) return
         gateway.applyRuntime(next)
-        send({ type: 'ehi:reload-result', id: message.id, ok: true, problems: [] })
-      } catch (error) {
-        const problems =
-          error instanceof ConfigError
-            ? error.issues.map((i) => `${i.path}: ${i.message}`)
-            : [(error as Error).message]
-        send({ type: 'ehi:reload-result', id: message.id, ok: false, problems })
+        return send({ type: 'ehi:committed', id: message.id, fingerprint: next.fingerprint })
       }
+      case 'ehi:abort':
+        prepared.delete(message.id)
+        return
     }
   })
   // Signals to the whole process group (Ctrl-C) reach workers too: drain like on request.
@@ -65,5 +79,12 @@ export async function runWorker(source: LoadOptions): Promise<void> {
   process.on('SIGINT', () => drain())
   // Reloads come from the primary; a SIGHUP must not kill the worker.
   process.on('SIGHUP', () => undefined)
-  send({ type: 'ehi:ready' })
+  send({ type: 'ehi:ready', fingerprint: runtime.fingerprint })
+}
+
+function compileExactly(snapshot: ConfigSnapshot, fingerprint: string): Runtime {
+  const runtime = compileSnapshot(snapshot)
+  if (runtime.fingerprint !== fingerprint)
+    throw new Error('the configuration received differs from what the primary validated')
+  return runtime
 }

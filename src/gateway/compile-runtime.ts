@@ -4,12 +4,16 @@
  * Collects the problems of every part together with the schema's, so one run names every bad
  * field; a part whose settings already failed the schema is skipped rather than guessed at.
  */
-import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { compileIpAllowlist, type IpAllowlist } from '../accept/ip-allowlist.ts'
 import { compileProxyProtocol } from '../accept/proxy-protocol.ts'
 import type { GateState } from '../accept/connection-gate.ts'
 import { ConfigError, type ConfigIssue } from '../config/config-issues.ts'
+import {
+  snapshotFingerprint,
+  snapshotReader,
+  takeSnapshot,
+  type ConfigSnapshot,
+} from '../config/config-snapshot.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
 import { hasIssueUnder, loadConfig, type LoadOptions } from '../config/load-config.ts'
 import { tokenHasher, type TokenHasher } from '../ehi/audit-record.ts'
@@ -32,6 +36,10 @@ export interface EhiSettings {
 
 export interface Runtime {
   config: GatewayConfig
+  /** What this runtime was compiled from: the config and the bytes of every file it names. */
+  snapshot: ConfigSnapshot
+  /** SHA-256 of the snapshot; every cluster worker reports it back to the primary. */
+  fingerprint: string
   ehi: EhiSettings
   material: TlsMaterial
   gate: GateState
@@ -41,11 +49,23 @@ export interface Runtime {
   warnings: string[]
 }
 
+/** Reads the files `config` names from the disk, then compiles them (see compileSnapshot). */
 export function compileRuntime(
   config: GatewayConfig,
   priorIssues: readonly ConfigIssue[] = [],
   now = new Date(),
 ): Runtime {
+  return compileSnapshot(takeSnapshot(config), priorIssues, now)
+}
+
+/** Compiles a snapshot; reads no file, so every process compiling one snapshot gets one runtime. */
+export function compileSnapshot(
+  snapshot: ConfigSnapshot,
+  priorIssues: readonly ConfigIssue[] = [],
+  now = new Date(),
+): Runtime {
+  const { config } = snapshot
+  const read = snapshotReader(snapshot)
   const issues: ConfigIssue[] = [...priorIssues]
   const skip = (prefix: string) => hasIssueUnder(priorIssues, prefix)
 
@@ -69,7 +89,7 @@ export function compileRuntime(
 
   let material: TlsMaterial | undefined
   if (!skip('tls')) {
-    const loaded = loadTlsMaterial(config.tls, now)
+    const loaded = loadTlsMaterial(config.tls, now, read)
     issues.push(...loaded.issues)
     material = loaded.material
   }
@@ -107,7 +127,7 @@ export function compileRuntime(
     const file = config.audit.tokenHmacKeyFile
     if (file) {
       try {
-        tokenKey = readFileSync(file)
+        tokenKey = read(file)
         if (tokenKey.length < 16)
           issues.push({ path: 'audit.tokenHmacKeyFile', message: 'holds fewer than 16 bytes' })
       } catch (error) {
@@ -117,7 +137,7 @@ export function compileRuntime(
         })
       }
     } else {
-      tokenKey = randomBytes(32)
+      tokenKey = Buffer.from(snapshot.generatedTokenKey, 'base64')
       tokenWarnings.push(
         'audit.tokenHmacKeyFile is not set: Token hashes in the audit log change at every start',
       )
@@ -134,6 +154,8 @@ export function compileRuntime(
   }
   return {
     config,
+    snapshot,
+    fingerprint: snapshotFingerprint(snapshot),
     ehi: {
       limits: config.ehi.limits,
       modes: { defaultMode: config.ehi.defaultMode as EhiMode, productModes: config.ehi.productModes },
@@ -153,12 +175,15 @@ export function compileRuntime(
   }
 }
 
-/** Loads the file and environment and compiles them; throws one ConfigError naming every issue. */
-export function loadRuntime(options: LoadOptions = {}): Runtime {
+/**
+ * Loads the file and environment, reads every file they name, and compiles them; throws one
+ * ConfigError naming every issue. `previous` (a reload) keeps its generated Token key.
+ */
+export function loadRuntime(options: LoadOptions = {}, previous?: Runtime): Runtime {
   const loaded = loadConfig(options)
   if (loaded.issues.some((i) => i.path === '(file)')) throw new ConfigError(loaded.issues, loaded.file)
   try {
-    return compileRuntime(loaded.config, loaded.issues)
+    return compileSnapshot(takeSnapshot(loaded.config, previous?.snapshot), loaded.issues)
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(error.issues, loaded.file)
     throw error

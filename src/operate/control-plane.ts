@@ -11,7 +11,8 @@
  */
 import type { Registry } from 'prom-client'
 import { ConfigError, type ConfigIssue } from '../config/config-issues.ts'
-import { FILE_PATH, ConfigSchema, type GatewayConfig } from '../config/config-schema.ts'
+import type { GatewayConfig } from '../config/config-schema.ts'
+import { namedFiles } from '../config/config-snapshot.ts'
 import type { LoadOptions } from '../config/load-config.ts'
 import { loadRuntime, type Runtime } from '../gateway/compile-runtime.ts'
 import type { Logger } from '../observability/logger.ts'
@@ -22,7 +23,6 @@ import { readinessChecks, type Check } from '../admin/readiness.ts'
 import { packageVersion } from '../package-info.ts'
 import { watchFiles, type FileWatcher } from './file-watcher.ts'
 import { restartOnlyChanges, wideningChanges } from './reload-guard.ts'
-import type { TSchema } from 'typebox'
 import { resolve } from 'node:path'
 
 export type ReloadTrigger = 'SIGHUP' | 'file' | 'api'
@@ -151,7 +151,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     if (!options.source) return fail(['the gateway was started without a configuration file to reload from'])
     let next: Runtime
     try {
-      next = loadRuntime(options.source)
+      next = loadRuntime(options.source, before)
     } catch (error) {
       if (error instanceof ConfigError) return fail(error.issues.map(issueText))
       return fail([(error as Error).message])
@@ -232,26 +232,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
 /** The config file and every file it names (certificates, keys, CAs, CRLs, secrets). */
 export function watchedFiles(config: GatewayConfig, configFile: string | undefined): string[] {
-  const files = new Set<string>()
-  if (configFile) files.add(resolve(configFile))
-  collect(config, ConfigSchema, files)
-  return [...files]
-}
-
-function collect(value: unknown, schema: TSchema, out: Set<string>): void {
-  const node = schema as {
-    type?: string
-    properties?: Record<string, TSchema>
-    items?: TSchema
-    [FILE_PATH]?: boolean
-  }
-  if (node[FILE_PATH] && typeof value === 'string') out.add(value)
-  else if (node.type === 'array' && node.items && Array.isArray(value))
-    for (const item of value) collect(item, node.items, out)
-  else if (node.type === 'object' && node.properties && value && typeof value === 'object') {
-    for (const [key, child] of Object.entries(node.properties))
-      collect((value as Record<string, unknown>)[key], child, out)
-  }
+  return [...(configFile ? [resolve(configFile)] : []), ...namedFiles(config)]
 }
 
 function issueText(issue: ConfigIssue): string {

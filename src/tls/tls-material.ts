@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { createSecureContext, type SecureContextOptions } from 'node:tls'
 import type { ConfigIssue } from '../config/config-issues.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
+import type { FileReader } from '../config/config-snapshot.ts'
 import { certificateSubjectDer, parseCrl, verifyCrlSignature, type CrlInfo } from './crl.ts'
 import { splitPem, toPem } from './pem.ts'
 
@@ -50,6 +51,7 @@ type TlsConfig = GatewayConfig['tls']
 export function loadTlsMaterial(
   tls: TlsConfig,
   now = new Date(),
+  read: FileReader = (file) => readFileSync(file),
 ): { material?: TlsMaterial; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = []
   const warnings: string[] = []
@@ -58,7 +60,7 @@ export function loadTlsMaterial(
   const certPems: string[] = []
   const keyPems: KeyObject[] = []
   tls.serverCertificates.forEach((pair, index) => {
-    const loaded = loadServerPair(pair, `tls.serverCertificates[${index}]`, now, issues, warnings)
+    const loaded = loadServerPair(pair, `tls.serverCertificates[${index}]`, now, issues, warnings, read)
     if (loaded) {
       serverChains.push(loaded.chain)
       certPems.push(loaded.chain.chain.map((c) => c.toString()).join(''))
@@ -73,8 +75,8 @@ export function loadTlsMaterial(
     })
   }
 
-  const cas = loadClientCas(tls.clientCa, now, issues)
-  const crlPems = tls.crl.enabled ? loadCrls(tls.crl.files, cas, now, issues, warnings) : []
+  const cas = loadClientCas(tls.clientCa, now, issues, read)
+  const crlPems = tls.crl.enabled ? loadCrls(tls.crl.files, cas, now, issues, warnings, read) : []
   if (!tls.crl.enabled && tls.crl.files.length > 0) {
     warnings.push(
       'tls.crl.files are set but tls.crl.enabled is false: client certificates are not checked for revocation',
@@ -134,9 +136,10 @@ function loadServerPair(
   now: Date,
   issues: ConfigIssue[],
   warnings: string[],
+  read: FileReader,
 ): { chain: ServerChain; key: KeyObject } | undefined {
-  const certs = readCertificates(pair.cert, `${path}.cert`, issues)
-  const key = readPrivateKey(pair.key, `${path}.key`, issues)
+  const certs = readCertificates(pair.cert, `${path}.cert`, issues, read)
+  const key = readPrivateKey(pair.key, `${path}.key`, issues, read)
   if (!certs || !key) return undefined
   const leaf = certs[0]!
   let ok = true
@@ -193,12 +196,17 @@ function loadServerPair(
   return { chain: { file: pair.cert, leaf, chain: certs, keyType: String(key.asymmetricKeyType) }, key }
 }
 
-function loadClientCas(files: readonly string[], now: Date, issues: ConfigIssue[]): CaEntry[] {
+function loadClientCas(
+  files: readonly string[],
+  now: Date,
+  issues: ConfigIssue[],
+  read: FileReader,
+): CaEntry[] {
   const cas: CaEntry[] = []
   const seen = new Set<string>()
   files.forEach((file, index) => {
     const path = `tls.clientCa[${index}]`
-    for (const cert of readCertificates(file, path, issues) ?? []) {
+    for (const cert of readCertificates(file, path, issues, read) ?? []) {
       if (seen.has(cert.fingerprint256)) continue
       seen.add(cert.fingerprint256)
       if (!cert.ca) {
@@ -243,6 +251,7 @@ function loadCrls(
   now: Date,
   issues: ConfigIssue[],
   warnings: string[],
+  read: FileReader,
 ): string[] {
   const pems: string[] = []
   if (files.length === 0) {
@@ -251,7 +260,7 @@ function loadCrls(
   }
   files.forEach((file, index) => {
     const path = `tls.crl.files[${index}]`
-    const text = readText(file, path, issues)
+    const text = readText(file, path, issues, read)
     if (text === undefined) return
     const blocks = splitPem(text).filter((b) => b.label === 'X509 CRL')
     if (blocks.length === 0) issues.push({ path, message: `${file} holds no PEM "X509 CRL" block` })
@@ -323,9 +332,9 @@ function checkPolicy(
   }
 }
 
-function readText(file: string, path: string, issues: ConfigIssue[]): string | undefined {
+function readText(file: string, path: string, issues: ConfigIssue[], read: FileReader): string | undefined {
   try {
-    return readFileSync(file, 'utf8')
+    return read(file).toString('utf8')
   } catch (error) {
     issues.push({
       path,
@@ -335,8 +344,13 @@ function readText(file: string, path: string, issues: ConfigIssue[]): string | u
   }
 }
 
-function readCertificates(file: string, path: string, issues: ConfigIssue[]): X509Certificate[] | undefined {
-  const text = readText(file, path, issues)
+function readCertificates(
+  file: string,
+  path: string,
+  issues: ConfigIssue[],
+  read: FileReader,
+): X509Certificate[] | undefined {
+  const text = readText(file, path, issues, read)
   if (text === undefined) return undefined
   const blocks = splitPem(text).filter((b) => b.label === 'CERTIFICATE')
   if (blocks.length === 0) {
@@ -355,8 +369,13 @@ function readCertificates(file: string, path: string, issues: ConfigIssue[]): X5
   return certs
 }
 
-function readPrivateKey(file: string, path: string, issues: ConfigIssue[]): KeyObject | undefined {
-  const text = readText(file, path, issues)
+function readPrivateKey(
+  file: string,
+  path: string,
+  issues: ConfigIssue[],
+  read: FileReader,
+): KeyObject | undefined {
+  const text = readText(file, path, issues, read)
   if (text === undefined) return undefined
   if (/ENCRYPTED/.test(text)) {
     issues.push({

@@ -229,3 +229,48 @@ describe('two workers', () => {
     )
   })
 })
+
+describe('a worker started after a refused reload', () => {
+  it('serves the trust the primary validated, not the widened file on disk', async () => {
+    const narrow = { workers: 2, clientAuth: { allowedSubjects: { cn: ['not-thredd'] } } }
+    const s = await serve('refork', narrow)
+    const forwarded = host.received.length
+    try {
+      const ready = () =>
+        until(async () => (await fetch(`http://127.0.0.1:${s.adminPort}/readyz`)).status === 200, 20_000)
+      expect(await ready()).toBe(true)
+      const refusedAll = async (n: number) => {
+        const answers = []
+        for (let i = 0; i < n; i++) answers.push(await post(pki, s.port, { client: pki.clients.good }))
+        return answers.map((a) => `${a.status} ${String(a.headers['x-ehi-gateway-reason'])}`)
+      }
+      expect(new Set(await refusedAll(4))).toEqual(new Set(['403 subject_not_allowed']))
+      // Widening on reload (a CN list emptied) is refused; the file on disk keeps the wide list.
+      s.write({ workers: 2, clientAuth: { allowedSubjects: { cn: [] } } })
+      s.run.child.kill('SIGHUP')
+      expect(
+        await until(async () => /ehi_gateway_reloads_total\{result="failure"\} 1/.test(await s.metrics())),
+      ).toBe(true)
+      // Every worker dies and is replaced: the new ones must not read the file.
+      const pids = [
+        ...new Set(
+          s
+            .lines()
+            .filter((l) => l.role === 'worker' && l.event === 'started')
+            .map((l) => l.pid as number),
+        ),
+      ]
+      expect(pids).toHaveLength(2)
+      for (const pid of pids) process.kill(pid, 'SIGKILL')
+      expect(await until(async () => /ehi_gateway_worker_restarts_total 2/.test(await s.metrics()))).toBe(
+        true,
+      )
+      expect(await ready()).toBe(true)
+      expect(new Set(await refusedAll(12))).toEqual(new Set(['403 subject_not_allowed']))
+      expect(host.received.length).toBe(forwarded)
+    } finally {
+      s.run.child.kill('SIGTERM')
+      await s.run.exited
+    }
+  }, 60_000)
+})
