@@ -166,6 +166,12 @@ export const REASONS = {
     message:
       'The client did not send complete headers within limits.headersTimeoutMs, or the whole request within limits.requestTimeoutMs (slow-loris); the connection is closed.',
   },
+  expectation_failed: {
+    stage: 'http',
+    status: 417,
+    message:
+      'The request carried an Expect header other than 100-continue, which the gateway does not support (RFC 9110 §10.1.1); the connection is closed.',
+  },
   shutting_down: {
     stage: 'http',
     status: 503,

@@ -4,12 +4,13 @@
  * server, readiness, reload) unless a cluster primary runs that, and returns a handle to reload,
  * drain and stop it.
  */
-import { Server as NetServer, type AddressInfo, type Socket } from 'node:net'
+import { Server as NetServer, type AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { Server as HttpsServer } from 'node:https'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { LoadOptions } from './config/load-config.ts'
 import type { EhiMode } from './ehi/classify-ehi-message.ts'
+import { requestVerdict, verdictOf } from './accept/connection-gate.ts'
 import { buildGateway } from './gateway/build-gateway.ts'
 import type { Runtime } from './gateway/compile-runtime.ts'
 import type { LiveState } from './gateway/ehi-route.ts'
@@ -94,37 +95,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
 
   let live: LiveState = { runtime, host: createHostClient(config.upstream) }
   let draining = false
-  let inFlight = 0
-  // Open connections with what drain needs: has it served a request, is one in flight now.
-  const connections = new Map<Socket, { served: number; busy: boolean }>()
-  const tracker = {
-    started(socket: Socket) {
-      inFlight++
-      const state = connections.get(socket)
-      if (state) state.busy = true
-    },
-    finished(socket: Socket) {
-      inFlight--
-      const state = connections.get(socket)
-      if (state) {
-        state.busy = false
-        state.served++
-      }
-    },
-  }
-  const server = buildGateway({ live: () => live, draining: () => draining, logger, metrics, tracker })
-  // Accepted connections still in their TLS handshake: drain waits for them too (they were
-  // accepted; their request gets an answer), bounded by the handshake timeout.
-  const handshaking = new Set<Socket>()
-  server.on('connection', (raw: Socket) => {
-    if (raw.destroyed) return
-    handshaking.add(raw)
-    raw.once('close', () => handshaking.delete(raw))
-  })
-  server.on('secureConnection', (socket: Socket & { _parent?: Socket }) => {
-    if (socket._parent) handshaking.delete(socket._parent)
-    connections.set(socket, { served: 0, busy: false })
-    socket.once('close', () => connections.delete(socket))
+  const { server, connections } = buildGateway({
+    live: () => live,
+    draining: () => draining,
+    logger,
+    metrics,
   })
   try {
     await new Promise<void>((resolve, reject) => {
@@ -165,9 +140,39 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     // One assignment: a request reads either the old state or the new one, never a mix.
     live = { runtime: next, host: upstreamChanged ? createHostClient(next.config.upstream) : previous.host }
     logger.level = next.config.log.level
+    closeConnectionsRefusedBy(next)
     // Requests already holding the old client finish on it; close() waits for them.
     if (upstreamChanged) void previous.host.close()
     return { ok: true, problems: [] }
+  }
+
+  /**
+   * After a reload, an open connection whose certificate or source address the new trust refuses
+   * is closed: at once when idle, after its answer when a request is in flight (that exchange
+   * finishes with the trust it started with). Its next request would be refused anyway.
+   */
+  function closeConnectionsRefusedBy(next: Runtime): void {
+    const now = Date.now()
+    for (const [socket, state] of connections.open) {
+      const verdict = verdictOf(socket)
+      if (!verdict?.allow) continue
+      const check = requestVerdict(verdict, next.gate, now)
+      if (check.allow) continue
+      metrics.connectionsRefused.inc({ reason: check.reason })
+      logger.warn(
+        {
+          event: 'connection_refused',
+          reason: check.reason,
+          detail: check.detail,
+          peer: { address: verdict.remoteAddress, port: verdict.remotePort },
+          after: 'reload',
+          closing: state.busy ? 'after its answer' : 'now',
+        },
+        'connection refused',
+      )
+      if (state.busy) state.closeAfterAnswer = check.reason
+      else socket.destroy()
+    }
   }
 
   let control: ControlPlane | undefined
@@ -196,7 +201,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       draining = true
       control?.setDraining()
       logger.info(
-        { event: 'draining', inFlight, timeoutMs },
+        { event: 'draining', inFlight: connections.inFlight(), timeoutMs },
         'draining: no new connections, finishing requests in flight',
       )
       // Stop accepting only. http.Server#close() would also close "idle" connections, and a
@@ -209,20 +214,20 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       for (;;) {
         // Kept-alive connections between requests are closed; a fresh connection gets its
         // request answered (503 shutting_down, or its result if admitted before) and closes.
-        for (const [socket, state] of connections) if (!state.busy && state.served > 0) socket.end()
+        for (const [socket, state] of connections.open) if (!state.busy && state.served > 0) socket.end()
         const pending =
-          handshaking.size +
-          [...connections.values()].filter((state) => state.busy || state.served === 0).length
-        if ((inFlight === 0 && pending === 0) || Date.now() >= deadline) break
+          connections.handshaking.size +
+          [...connections.open.values()].filter((state) => state.busy || state.served === 0).length
+        if ((connections.inFlight() === 0 && pending === 0) || Date.now() >= deadline) break
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
-      if (inFlight > 0)
+      if (connections.inFlight() > 0)
         logger.warn(
-          { event: 'drain_timeout', inFlight },
+          { event: 'drain_timeout', inFlight: connections.inFlight() },
           'drain deadline reached: closing connections with requests in flight',
         )
       server.closeAllConnections()
-      for (const socket of connections.keys()) socket.destroy()
+      for (const socket of connections.open.keys()) socket.destroy()
       await listenerClosed
       await live.host.close()
       await referenceHost?.close()

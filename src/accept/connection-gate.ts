@@ -2,7 +2,8 @@
  * The connection gate: the I/O edge that applies the accept-time and handshake-time decisions.
  *
  *   TCP accept        -> source allowlist; a refused socket is destroyed before any TLS work
- *   TLS handshake ok  -> the peer verdict is computed once and stored on the socket
+ *   TLS handshake ok  -> the peer verdict is computed and stored on the socket; every request
+ *                        on the connection is re-checked against the current trust (requestVerdict)
  *   TLS handshake err -> classified, counted and logged once
  *
  * With PROXY protocol on (proxyProtocol.enabled), TCP accept first refuses a peer that is not a
@@ -12,9 +13,10 @@
  *
  * The verdict is enforced twice: in `handshake` mode the socket is destroyed here, before the
  * HTTP layer reads a byte; in `http` mode the first request is answered 400/403 by the
- * onRequest hook and the connection is then closed. The request path forwards nothing unless
+ * request gate (gateway/build-gateway.ts) and the connection is then closed. The request path forwards nothing unless
  * the verdict on its socket says allow (fail closed when there is none).
  */
+import type { X509Certificate } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import type { IpAllowlist } from './ip-allowlist.ts'
@@ -45,7 +47,40 @@ export interface ConnectionInfo {
 }
 
 export type ConnectionVerdict = ConnectionInfo &
-  ({ allow: true; peer: AllowedPeer } | { allow: false; reason: Reason; detail: string })
+  (
+    | {
+        allow: true
+        peer: AllowedPeer
+        /** The client certificate, re-checked for every request (requestVerdict). */
+        cert: X509Certificate
+        /** The decisions it was admitted with; a reload replaces them. */
+        gate: GateState
+      }
+    | { allow: false; reason: Reason; detail: string }
+  )
+
+export type RequestVerdict =
+  { allow: true; peer: AllowedPeer } | { allow: false; reason: Reason; detail: string }
+
+/**
+ * Whether a request on an admitted connection may pass, now. The verdict of the handshake is
+ * not enough: a certificate can expire or be revoked (a CRL or OCSP answer) while a kept-alive
+ * connection stays open, and a reload can narrow who is admitted. So every request re-runs the
+ * certificate evaluation of the current decisions (time-dependent checks each time; chain, pins
+ * and subject rules come from its per-certificate cache, and are computed afresh after a reload),
+ * and after a reload the source address goes through the new allowlist too.
+ */
+export function requestVerdict(
+  verdict: Extract<ConnectionVerdict, { allow: true }>,
+  gate: GateState,
+  now: number,
+): RequestVerdict {
+  if (gate !== verdict.gate && !gate.allowIp(verdict.remoteAddress))
+    return { allow: false, reason: 'ip_not_allowed', detail: 'the source address left the allowlist' }
+  // Only an authorised certificate was admitted; the chain is rebuilt against the current trust.
+  const peer = gate.evaluatePeer({ cert: verdict.cert, authorized: true, opensslCode: undefined, now })
+  return peer.allow ? peer : { allow: false, reason: peer.reason, detail: peer.detail }
+}
 
 export interface GateState {
   allowIp: IpAllowlist
@@ -169,10 +204,11 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
       acceptedAt,
       requests: 0,
     }
+    const cert = socket.getPeerX509Certificate()
     let peer: PeerVerdict
     try {
       peer = state.evaluatePeer({
-        cert: socket.getPeerX509Certificate(),
+        cert,
         authorized: socket.authorized,
         opensslCode: socket.authorizationError ? String(socket.authorizationError) : undefined,
         now: Date.now(),
@@ -182,7 +218,12 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
       logger.error({ err: error }, 'client certificate evaluation failed')
       peer = { allow: false, reason: 'cert_invalid', detail: 'evaluation failed' }
     }
-    const verdict: ConnectionVerdict = { ...info, ...peer }
+    const verdict: ConnectionVerdict =
+      peer.allow && cert
+        ? { ...info, allow: true, peer: peer.peer, cert, gate: state }
+        : peer.allow
+          ? { ...info, allow: false, reason: 'no_client_cert', detail: 'the client sent no certificate' }
+          : { ...info, allow: false, reason: peer.reason, detail: peer.detail }
     socket[kVerdict] = verdict
     if (verdict.allow) {
       metrics.clientCertificateExpiry.set(verdict.peer.identity.notAfter / 1000)

@@ -402,6 +402,17 @@ export const ConfigSchema = Type.Object(
         ),
         requestTimeoutMs: Millis('Longest time to receive a whole request, body included.', 10000),
         keepAliveTimeoutMs: Millis('Idle kept-alive connections are closed after this long.', 5000),
+        maxRequestsPerConnection: Type.Integer({
+          description:
+            'Requests one kept-alive connection may carry; the last one is answered with `Connection: close` (as nginx keepalive_requests). Thredd sends one message per connection, so this only bounds other clients.',
+          default: 1000,
+          minimum: 1,
+          maximum: 1000000,
+        }),
+        maxConnectionAgeMs: Millis(
+          'Age after which a kept-alive connection is closed after its next answer (as nginx keepalive_time). Every request is re-checked against the current trust anyway; this bounds how long one connection and its TLS session live.',
+          3_600_000,
+        ),
         maxConnections: Type.Integer({
           description: 'Open EHI connections per worker; past it new connections are closed at once.',
           default: 2000,

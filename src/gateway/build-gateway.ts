@@ -18,23 +18,18 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { Socket } from 'node:net'
-import { installConnectionGate, verdictOf } from '../accept/connection-gate.ts'
+import { installConnectionGate, requestVerdict, verdictOf } from '../accept/connection-gate.ts'
 import { compileProxyProtocol } from '../accept/proxy-protocol.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
-import type { Reason } from '../reasons.ts'
+import { REASONS, type Reason } from '../reasons.ts'
 import { securityHeaders } from '../reply/security-headers.ts'
 import { errorAnswer } from '../reply/error-answer.ts'
 import { parserRefusalReason, rawAnswer } from '../reply/parser-refusal.ts'
+import { trackConnections, type ConnectionRegistry } from './connection-registry.ts'
 import { ehiRoute, type Exchange, type LiveState, type Send } from './ehi-route.ts'
 import { readBody } from './read-body.ts'
 import { requestPath } from './request-path.ts'
-
-/** Told first when a request arrives and last when its answer is sent (drain uses it). */
-export interface RequestTracker {
-  started(socket: Socket): void
-  finished(socket: Socket): void
-}
 
 export interface GatewayDeps {
   /** The current runtime and host client; swapped by a reload, read per connection and request. */
@@ -43,20 +38,25 @@ export interface GatewayDeps {
   draining: () => boolean
   logger: Logger
   metrics: Metrics
-  tracker?: RequestTracker
+}
+
+export interface Gateway {
+  server: Server
+  connections: ConnectionRegistry
 }
 
 /** Set on a socket once a parser refusal has been answered on it. */
 const kParserRefused = Symbol('ehi.parserRefused')
 
-export function buildGateway(deps: GatewayDeps): Server {
-  const { live, draining, logger, metrics, tracker } = deps
+export function buildGateway(deps: GatewayDeps): Gateway {
+  const { live, draining, logger, metrics } = deps
   // Settings fixed for the life of the listener (a reload that changes them asks for a restart).
   const { runtime } = live()
   const { config } = runtime
   const limits = config.limits
   const paths = new Set(config.routes.paths)
   const bodyLimit = config.routes.bodyLimitBytes
+  const { maxRequestsPerConnection, maxConnectionAgeMs } = limits
 
   // Security headers on every answer, refusals included.
   const security = securityHeaders()
@@ -113,9 +113,18 @@ export function buildGateway(deps: GatewayDeps): Server {
       connectionsCheckingInterval: 250,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
     },
-    handleRequest,
+    (request, response) => handleRequest(request, response, undefined),
   )
   server.keepAliveTimeout = limits.keepAliveTimeoutMs
+  const connections = trackConnections(server)
+  // Expect: the gateway decides, not Node: no 100 Continue before the connection's verdict, and
+  // any other expectation refused with a reason code like every other refusal.
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) =>
+    handleRequest(request, response, 'continue'),
+  )
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) =>
+    handleRequest(request, response, 'unsupported'),
+  )
 
   // Node's HTTP parser refusals; the raw packet is never logged (it may hold card data).
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
@@ -165,10 +174,23 @@ export function buildGateway(deps: GatewayDeps): Server {
     if (out['content-type'] === undefined) out['content-type'] = 'application/octet-stream'
     out['x-request-id'] = exchange.id
     out['content-length'] = Buffer.byteLength(body)
-    // While draining, every answer closes its connection, so nothing idles past the drain.
-    if (draining()) out.connection = 'close'
+    // While draining, every answer closes its connection, so nothing idles past the drain; so
+    // does the last answer a connection may carry (its age, its request count, or a reload that
+    // no longer admits its certificate).
+    if (draining() || mustClose(exchange)) out.connection = 'close'
     response.writeHead(status, out)
     response.end(body)
+  }
+
+  /** A connection past its age or request limit, or refused by a reload, closes after this answer. */
+  function mustClose(exchange: Exchange): boolean {
+    const state = connections.stateOf(exchange.request.socket)
+    if (!state) return false
+    return (
+      state.closeAfterAnswer !== undefined ||
+      exchange.record.requestOnConnection >= maxRequestsPerConnection ||
+      performance.now() - state.openedAt >= maxConnectionAgeMs
+    )
   }
 
   function sendError(exchange: Exchange, reason: Reason, close: boolean, extra?: Record<string, string>) {
@@ -176,6 +198,11 @@ export function buildGateway(deps: GatewayDeps): Server {
     // A body the parser refused mid-request was answered and counted by refuseUnparsed.
     if (!(exchange.request.socket as { [kParserRefused]?: true })[kParserRefused])
       metrics.requestErrors.inc({ reason })
+    // A reason decided before TLS (the source address) has no HTTP answer: the connection closes.
+    if (REASONS[reason].status === 0) {
+      exchange.request.socket.destroy()
+      return
+    }
     const answer = errorAnswer(reason, exchange.id, close)
     send(exchange, answer.status, extra ? { ...answer.headers, ...extra } : answer.headers, answer.body)
   }
@@ -183,11 +210,16 @@ export function buildGateway(deps: GatewayDeps): Server {
   // 5-6. the EHI route on each configured path.
   const handleEhiMessage = ehiRoute({ live, metrics, send, sendError })
 
-  // 4. the request gate, then the route: only a connection whose verdict is allow gets past it.
-  function handleRequest(request: IncomingMessage, response: ServerResponse): void {
+  // 4. the request gate, then the route: only a connection whose verdict is allow, and whose
+  // certificate still passes the current trust now, gets past it.
+  function handleRequest(
+    request: IncomingMessage,
+    response: ServerResponse,
+    expect: 'continue' | 'unsupported' | undefined,
+  ): void {
     const socket = request.socket
     // First, before any answer: a request answered right here must still count as in flight.
-    tracker?.started(socket)
+    connections.started(socket)
     const verdict = verdictOf(socket)
     const exchange: Exchange = {
       request,
@@ -230,10 +262,20 @@ export function buildGateway(deps: GatewayDeps): Server {
         exchange.record.outcome = 'refused'
         return sendError(exchange, verdict ? verdict.reason : 'internal_error', true)
       }
-      exchange.record.peer = verdict.peer
-      if (!paths.has(exchange.path)) return sendError(exchange, 'not_found', false)
+      const now = requestVerdict(verdict, live().runtime.gate, Date.now())
+      if (!now.allow) {
+        exchange.record.outcome = 'refused'
+        exchange.record.detail = now.detail
+        return sendError(exchange, now.reason, true)
+      }
+      exchange.record.peer = now.peer
+      // A client waiting for 100 Continue may still send its body: an early answer closes.
+      const waiting = expect !== undefined
+      if (expect === 'unsupported') return sendError(exchange, 'expectation_failed', true)
+      if (!paths.has(exchange.path)) return sendError(exchange, 'not_found', waiting)
       if (request.method !== 'POST')
-        return sendError(exchange, 'method_not_allowed', false, { allow: 'POST' })
+        return sendError(exchange, 'method_not_allowed', waiting, { allow: 'POST' })
+      if (expect === 'continue') response.writeContinue()
       // The body as the exact bytes received; the EHI parser checks the media type itself, so a
       // wrong Content-Type gets the EHI reason code.
       readBody(request, bodyLimit, (result) => {
@@ -261,7 +303,7 @@ export function buildGateway(deps: GatewayDeps): Server {
 
   function recordRequest(exchange: Exchange): void {
     const { request, response, record } = exchange
-    tracker?.finished(request.socket)
+    connections.finished(request.socket)
     const now = performance.now()
     const totalMs = now - record.startedAt
     const cls = record.messageClass
@@ -309,7 +351,7 @@ export function buildGateway(deps: GatewayDeps): Server {
     else logger.warn(line, 'request')
   }
 
-  return server
+  return { server, connections }
 }
 
 function round(ms: number | undefined): number | undefined {

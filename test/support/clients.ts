@@ -176,3 +176,82 @@ export function sequentialOnOneConnection(
     })
   })
 }
+
+export interface KeptAliveAnswer {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+/** One kept-alive TLS connection: requests one after another, answers parsed, closing observed. */
+export interface KeptAliveConnection {
+  /** Sends one request (AUTH_XML by default, or raw request text) and resolves with its answer. */
+  request(raw?: string): Promise<KeptAliveAnswer>
+  /** Resolves when the server (or anyone) closes the connection. */
+  readonly closed: Promise<void>
+  isClosed(): boolean
+  close(): void
+}
+
+export async function openKeptAlive(
+  pki: TestPki,
+  port: number,
+  client: { cert: string; key: string },
+): Promise<KeptAliveConnection> {
+  const socket = connect({
+    host: '127.0.0.1',
+    port,
+    servername: 'localhost',
+    ca: readFileSync(pki.files['server-root-ca.pem']!),
+    cert: readFileSync(client.cert),
+    key: readFileSync(client.key),
+  })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve)
+    socket.once('error', reject)
+  })
+  let closed = false
+  const whenClosed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      closed = true
+      resolve()
+    }),
+  )
+  socket.on('error', () => undefined)
+  let buffer = Buffer.alloc(0)
+  let waiting: { resolve: (a: KeptAliveAnswer) => void; reject: (e: Error) => void } | undefined
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk])
+    const end = buffer.indexOf('\r\n\r\n')
+    if (end < 0 || !waiting) return
+    const [statusLine, ...lines] = buffer.subarray(0, end).toString('latin1').split('\r\n')
+    const headers: Record<string, string> = {}
+    for (const line of lines) {
+      const colon = line.indexOf(':')
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+    }
+    // 1xx answers have no body and precede the final answer.
+    const status = Number(statusLine!.split(' ')[1])
+    const length = status < 200 ? 0 : Number(headers['content-length'] ?? 0)
+    if (buffer.length < end + 4 + length) return
+    const body = buffer.subarray(end + 4, end + 4 + length).toString('utf8')
+    buffer = buffer.subarray(end + 4 + length)
+    if (status < 200) return
+    const done = waiting
+    waiting = undefined
+    done.resolve({ status, headers, body })
+  })
+  void whenClosed.then(() => waiting?.reject(new Error('connection closed before an answer')))
+  return {
+    request(raw = SAMPLE_REQUEST) {
+      return new Promise((resolve, reject) => {
+        if (closed) return reject(new Error('connection closed'))
+        waiting = { resolve, reject }
+        socket.write(raw)
+      })
+    },
+    closed: whenClosed,
+    isClosed: () => closed,
+    close: () => socket.destroy(),
+  }
+}

@@ -259,3 +259,29 @@ export function mintIssuingCrl(
   writeFileSync(file, crl.pem)
   return file
 }
+
+/** Issues one more client certificate from the test Issuing CA (a chosen validity window), next to the PKI. */
+export function mintClient(
+  pki: TestPki,
+  name: string,
+  window: { notBefore: Date; notAfter: Date },
+): { cert: string; key: string } {
+  const issuerKey = createPrivateKey(readFileSync(pki.files['thredd-issuing-ca.key']!))
+  const certDer = new X509Certificate(readFileSync(pki.files['thredd-issuing-ca.pem']!)).raw
+  const key = generateKeyPair({ type: 'ec' })
+  const cert = createCertificate({
+    subject: [
+      { type: 'O', value: 'Thredd Test' },
+      { type: 'CN', value: 'thredd-ehi-transport' },
+    ],
+    publicKey: key.publicKey,
+    issuer: { certDer, key: issuerKey },
+    ...window,
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['clientAuth'],
+  })
+  const files = { cert: join(pki.dir, `${name}.pem`), key: join(pki.dir, `${name}.key`) }
+  writeFileSync(files.cert, cert.pem)
+  writeFileSync(files.key, key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 })
+  return files
+}
