@@ -156,20 +156,30 @@ export const ConfigSchema = Type.Object(
         ),
         allowedSubjects: Type.Object(
           {
-            cn: Strings('Allowed subject common names. Empty = any.'),
-            o: Strings('Allowed subject organisations. Empty = any.'),
-            ou: Strings(
-              'Allowed subject organisational units; a certificate with several OUs passes if one matches. Empty = any.',
+            cn: Strings(
+              'Allowed subject common names, compared exactly. Every CN on the certificate must be listed: one with `CN=evil, CN=<listed>` is refused, and so is one without a CN. Empty = any.',
             ),
-            sanDns: Strings('Allowed DNS subject alternative names; one match is enough. Empty = any.'),
-            sanUri: Strings('Allowed URI subject alternative names; one match is enough. Empty = any.'),
-            sanEmail: Strings('Allowed e-mail subject alternative names; one match is enough. Empty = any.'),
+            o: Strings(
+              'Allowed subject organisations, compared exactly. Every O on the certificate must be listed; one without an O is refused. Empty = any.',
+            ),
+            ou: Strings(
+              'Allowed subject organisational units, compared exactly. A certificate with several OUs passes if one of them is listed; one without an OU is refused. Empty = any.',
+            ),
+            sanDns: Strings(
+              'Allowed DNS subject alternative names, compared without regard to case. One listed name on the certificate is enough; one without a DNS name is refused. Empty = any.',
+            ),
+            sanUri: Strings(
+              'Allowed URI subject alternative names, compared exactly. One listed URI on the certificate is enough; one without a URI is refused. Empty = any.',
+            ),
+            sanEmail: Strings(
+              'Allowed e-mail subject alternative names, compared exactly. One listed address on the certificate is enough; one without an e-mail name is refused. Empty = any.',
+            ),
           },
           {
             additionalProperties: false,
             default: {},
             description:
-              'Allow-lists on the client certificate identity. Every non-empty list must match (AND); within a list one value is enough (OR).',
+              'Allow-lists on the client certificate identity, checked after chain validation and pins. Every non-empty list must pass (AND). CN and O pass when every value on the certificate is listed; OU and the SANs when one is. A failure is `subject_not_allowed`.',
           },
         ),
       },
