@@ -254,6 +254,14 @@ export const ConfigSchema = Type.Object(
           minimum: 1024,
           maximum: 16777216,
         }),
+        forwardHeaders: Strings(
+          "More request headers to pass from Thredd to the host, by name (any case). Without it the host gets only content-type, soapaction, x-thredd-signature and a valid tracestate from the request, plus the headers the gateway sets. A listed header is still dropped when the request's Connection header names it. Hop-by-hop names, names the gateway sets (host, content-length, expect, traceparent, x-request-id, x-forwarded-*, forwarded, x-forwarded-client-cert, client-cert, x-ehi-*) and names that carry a client identity or address another proxy would vouch for (x-client-cert, x-ssl-*, ssl-*, x-real-ip, true-client-ip, x-envoy-*, ...) are refused at startup. authorization and cookie may be listed, but Thredd does not send them: list them only if your host expects them from Thredd.",
+        ),
+        clientCertHeaders: Type.Boolean({
+          description:
+            "Also send the verified client certificate as RFC 9440 headers: Client-Cert (the certificate's DER as a structured-field byte sequence, `:base64:`) and Client-Cert-Chain (the CA certificates of the validated path from tls.clientCa, issuer first, same encoding, comma-separated). Adds 2-8 KB per request, so the host must accept request headers that large. A client's own Client-Cert headers are always dropped.",
+          default: false,
+        }),
       },
       { additionalProperties: false, description: 'The internal host (your EHI endpoint).' },
     ),

@@ -20,6 +20,7 @@ import type { ParseLimits } from '../ehi/parse-ehi-message.ts'
 import { createPeerEvaluator } from '../identity/peer-evaluator.ts'
 import { compilePeerPolicy } from '../identity/peer-policy.ts'
 import { loadTlsMaterial, type TlsMaterial } from '../tls/tls-material.ts'
+import { compileHostHeaderPolicy, type HostHeaderPolicy } from '../upstream/host-request-headers.ts'
 
 /** EHI settings in the shape the request path reads them, made once per configuration. */
 export interface EhiSettings {
@@ -37,6 +38,8 @@ export interface Runtime {
   gate: GateState
   /** Hashes Token for the audit log (keyed HMAC, audit.tokenHmacKeyFile or a random key). */
   tokenKey: TokenHasher
+  /** Which request headers reach the host (upstream.forwardHeaders, upstream.clientCertHeaders). */
+  hostHeaders: HostHeaderPolicy
   allowAllSources: boolean
   warnings: string[]
 }
@@ -74,6 +77,12 @@ export function compileRuntime(
     material = loaded.material
   }
 
+  let hostHeaders: HostHeaderPolicy | undefined
+  if (!skip('upstream')) {
+    const compiled = compileHostHeaderPolicy(config.upstream)
+    issues.push(...compiled.issues)
+    hostHeaders = compiled.policy
+  }
   if (!skip('upstream') && config.upstream?.url) {
     try {
       const url = new URL(config.upstream.url)
@@ -124,7 +133,8 @@ export function compileRuntime(
     }
   }
 
-  if (issues.length > 0 || !allowIp || !policy || !material || !tokenKey) throw new ConfigError(issues)
+  if (issues.length > 0 || !allowIp || !policy || !material || !tokenKey || !hostHeaders)
+    throw new ConfigError(issues)
 
   const warnings = [...material.warnings, ...tokenWarnings]
   if (allowAllSources) {
@@ -148,6 +158,7 @@ export function compileRuntime(
       rejectMode: config.clientAuth.rejectMode,
     },
     tokenKey: tokenHasher(tokenKey),
+    hostHeaders,
     allowAllSources,
     warnings,
   }
