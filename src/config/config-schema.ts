@@ -156,20 +156,30 @@ export const ConfigSchema = Type.Object(
         ),
         allowedSubjects: Type.Object(
           {
-            cn: Strings('Allowed subject common names. Empty = any.'),
-            o: Strings('Allowed subject organisations. Empty = any.'),
-            ou: Strings(
-              'Allowed subject organisational units; a certificate with several OUs passes if one matches. Empty = any.',
+            cn: Strings(
+              'Allowed subject common names, compared exactly. Every CN on the certificate must be listed: one with `CN=evil, CN=<listed>` is refused, and so is one without a CN. Empty = any.',
             ),
-            sanDns: Strings('Allowed DNS subject alternative names; one match is enough. Empty = any.'),
-            sanUri: Strings('Allowed URI subject alternative names; one match is enough. Empty = any.'),
-            sanEmail: Strings('Allowed e-mail subject alternative names; one match is enough. Empty = any.'),
+            o: Strings(
+              'Allowed subject organisations, compared exactly. Every O on the certificate must be listed; one without an O is refused. Empty = any.',
+            ),
+            ou: Strings(
+              'Allowed subject organisational units, compared exactly. A certificate with several OUs passes if one of them is listed; one without an OU is refused. Empty = any.',
+            ),
+            sanDns: Strings(
+              'Allowed DNS subject alternative names, compared without regard to case. One listed name on the certificate is enough; one without a DNS name is refused. Empty = any.',
+            ),
+            sanUri: Strings(
+              'Allowed URI subject alternative names, compared exactly. One listed URI on the certificate is enough; one without a URI is refused. Empty = any.',
+            ),
+            sanEmail: Strings(
+              'Allowed e-mail subject alternative names, compared exactly. One listed address on the certificate is enough; one without an e-mail name is refused. Empty = any.',
+            ),
           },
           {
             additionalProperties: false,
             default: {},
             description:
-              'Allow-lists on the client certificate identity. Every non-empty list must match (AND); within a list one value is enough (OR).',
+              'Allow-lists on the client certificate identity, checked after chain validation and pins. Every non-empty list must pass (AND). CN and O pass when every value on the certificate is listed; OU and the SANs when one is. A failure is `subject_not_allowed`.',
           },
         ),
       },
@@ -243,6 +253,14 @@ export const ConfigSchema = Type.Object(
           default: 1048576,
           minimum: 1024,
           maximum: 16777216,
+        }),
+        forwardHeaders: Strings(
+          "More request headers to pass from Thredd to the host, by name (any case). Without it the host gets only content-type, soapaction, x-thredd-signature and a valid tracestate from the request, plus the headers the gateway sets. A listed header is still dropped when the request's Connection header names it. Hop-by-hop names, names the gateway sets (host, content-length, expect, traceparent, x-request-id, x-forwarded-*, forwarded, x-forwarded-client-cert, client-cert, x-ehi-*) and names that carry a client identity or address another proxy would vouch for (x-client-cert, x-ssl-*, ssl-*, x-real-ip, true-client-ip, x-envoy-*, ...) are refused at startup. authorization and cookie may be listed, but Thredd does not send them: list them only if your host expects them from Thredd.",
+        ),
+        clientCertHeaders: Type.Boolean({
+          description:
+            "Also send the verified client certificate as RFC 9440 headers: Client-Cert (the certificate's DER as a structured-field byte sequence, `:base64:`) and Client-Cert-Chain (the CA certificates of the validated path from tls.clientCa, issuer first, same encoding, comma-separated). Adds 2-8 KB per request, so the host must accept request headers that large. A client's own Client-Cert headers are always dropped.",
+          default: false,
         }),
       },
       { additionalProperties: false, description: 'The internal host (your EHI endpoint).' },

@@ -24,6 +24,7 @@ import type { ParseLimits } from '../ehi/parse-ehi-message.ts'
 import { createPeerEvaluator } from '../identity/peer-evaluator.ts'
 import { compilePeerPolicy } from '../identity/peer-policy.ts'
 import { loadTlsMaterial, type TlsMaterial } from '../tls/tls-material.ts'
+import { compileHostHeaderPolicy, type HostHeaderPolicy } from '../upstream/host-request-headers.ts'
 
 /** EHI settings in the shape the request path reads them, made once per configuration. */
 export interface EhiSettings {
@@ -45,6 +46,8 @@ export interface Runtime {
   gate: GateState
   /** Hashes Token for the audit log (keyed HMAC, audit.tokenHmacKeyFile or a random key). */
   tokenKey: TokenHasher
+  /** Which request headers reach the host (upstream.forwardHeaders, upstream.clientCertHeaders). */
+  hostHeaders: HostHeaderPolicy
   allowAllSources: boolean
   warnings: string[]
 }
@@ -94,6 +97,12 @@ export function compileSnapshot(
     material = loaded.material
   }
 
+  let hostHeaders: HostHeaderPolicy | undefined
+  if (!skip('upstream')) {
+    const compiled = compileHostHeaderPolicy(config.upstream)
+    issues.push(...compiled.issues)
+    hostHeaders = compiled.policy
+  }
   if (!skip('upstream') && config.upstream?.url) {
     try {
       const url = new URL(config.upstream.url)
@@ -144,7 +153,8 @@ export function compileSnapshot(
     }
   }
 
-  if (issues.length > 0 || !allowIp || !policy || !material || !tokenKey) throw new ConfigError(issues)
+  if (issues.length > 0 || !allowIp || !policy || !material || !tokenKey || !hostHeaders)
+    throw new ConfigError(issues)
 
   const warnings = [...material.warnings, ...tokenWarnings]
   if (allowAllSources) {
@@ -170,6 +180,7 @@ export function compileSnapshot(
       rejectMode: config.clientAuth.rejectMode,
     },
     tokenKey: tokenHasher(tokenKey),
+    hostHeaders,
     allowAllSources,
     warnings,
   }

@@ -127,11 +127,16 @@ export function ehiRoute(deps: EhiRouteDeps) {
     if (remaining <= 0)
       return answerWithoutHost(exchange, cls, mode, message.format, 'deadline_passed', failurePolicy)
 
-    const headers = toHostRequestHeaders(request.headers, peer.headers, {
-      requestId: exchange.id,
-      traceparent: traceparentFor(request.headers.traceparent),
-      clientAddress: stripV4Mapped(request.socket.remoteAddress),
-    })
+    const headers = toHostRequestHeaders(
+      request.headers,
+      peer,
+      {
+        requestId: exchange.id,
+        traceparent: traceparentFor(request.headers.traceparent),
+        clientAddress: stripV4Mapped(request.socket.remoteAddress),
+      },
+      runtime.hostHeaders,
+    )
     Object.assign(headers, ehiHostHeaders(message, cls))
 
     metrics.inFlight.inc()

@@ -12,7 +12,7 @@ import type { X509Certificate } from 'node:crypto'
 import type { Reason } from '../reasons.ts'
 import type { CaEntry, TrustStore } from '../tls/tls-material.ts'
 import { buildChain, classifyVerifyFailure, currentStatus, type StatusProblem } from './certificate-status.ts'
-import { toIdentityHeaders } from './identity-headers.ts'
+import { clientCertHeadersOnce, toIdentityHeaders } from './identity-headers.ts'
 import { keyProblem, readKeyStrength } from './key-strength.ts'
 import { toPeerIdentity, type PeerIdentity } from './peer-identity.ts'
 import type { PeerPolicy, PolicyDecision } from './peer-policy.ts'
@@ -21,6 +21,8 @@ export interface AllowedPeer {
   identity: PeerIdentity
   /** Headers that carry the verified identity to the host. */
   headers: Readonly<Record<string, string>>
+  /** RFC 9440 Client-Cert and Client-Cert-Chain, built on first use (upstream.clientCertHeaders). */
+  clientCertHeaders: () => Readonly<Record<string, string>>
 }
 
 export type PeerVerdict =
@@ -64,7 +66,11 @@ export function createPeerEvaluator(trust: TrustStore, policy: PeerPolicy, maxCa
         identity,
         chain: buildChain(cert, trust),
         decision: policy(identity),
-        peer: { identity, headers: toIdentityHeaders(identity) },
+        peer: {
+          identity,
+          headers: toIdentityHeaders(identity),
+          clientCertHeaders: clientCertHeadersOnce(cert, trust),
+        },
         keyProblem: leafKeyProblem(cert),
       }
       // Bounded: a flood of distinct certificates must not grow memory. Eviction only costs a

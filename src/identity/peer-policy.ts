@@ -41,18 +41,30 @@ export function compilePeerPolicy(config: ClientAuthConfig): { policy: PeerPolic
   })
   const pinned = spkiPins.size + certPins.size > 0
   const subjects = config.allowedSubjects
-  type Rule = { name: string; allowed: Set<string>; values: (p: PeerIdentity) => readonly string[] }
+  /**
+   * `every`: each value on the certificate must be listed. CN and O name who the certificate is
+   * for, and a host or log that reads "the" CN may take either one, so `CN=evil, CN=<allowed>`
+   * must not pass. `some`: one listed value is enough (a certificate legitimately carries
+   * several OUs and SANs). Either way a certificate without any value for the attribute fails.
+   */
+  type Rule = {
+    name: string
+    match: 'every' | 'some'
+    allowed: Set<string>
+    values: (p: PeerIdentity) => readonly string[]
+  }
   const candidates: Rule[] = [
-    { name: 'CN', allowed: new Set(subjects.cn), values: (p) => p.subject.cn },
-    { name: 'O', allowed: new Set(subjects.o), values: (p) => p.subject.o },
-    { name: 'OU', allowed: new Set(subjects.ou), values: (p) => p.subject.ou },
+    { name: 'CN', match: 'every', allowed: new Set(subjects.cn), values: (p) => p.subject.cn },
+    { name: 'O', match: 'every', allowed: new Set(subjects.o), values: (p) => p.subject.o },
+    { name: 'OU', match: 'some', allowed: new Set(subjects.ou), values: (p) => p.subject.ou },
     {
       name: 'DNS SAN',
+      match: 'some',
       allowed: new Set(subjects.sanDns.map((d) => d.toLowerCase())),
       values: (p) => p.san.dns.map((d) => d.toLowerCase()),
     },
-    { name: 'URI SAN', allowed: new Set(subjects.sanUri), values: (p) => p.san.uri },
-    { name: 'e-mail SAN', allowed: new Set(subjects.sanEmail), values: (p) => p.san.email },
+    { name: 'URI SAN', match: 'some', allowed: new Set(subjects.sanUri), values: (p) => p.san.uri },
+    { name: 'e-mail SAN', match: 'some', allowed: new Set(subjects.sanEmail), values: (p) => p.san.email },
   ]
   const rules = candidates.filter((rule) => rule.allowed.size > 0)
   const requireEku = config.requireClientAuthEku
@@ -69,8 +81,16 @@ export function compilePeerPolicy(config: ClientAuthConfig): { policy: PeerPolic
       return { allow: false, reason: 'pin_mismatch', detail: `SPKI sha256 ${peer.spkiSha256}` }
     }
     for (const rule of rules) {
-      if (!rule.values(peer).some((value) => rule.allowed.has(value))) {
-        return { allow: false, reason: 'subject_not_allowed', detail: `${rule.name} not in the allow-list` }
+      const values = rule.values(peer)
+      const listed = (value: string) => rule.allowed.has(value)
+      const passes = rule.match === 'every' ? values.length > 0 && values.every(listed) : values.some(listed)
+      if (!passes) {
+        const several = rule.match === 'every' && values.length > 1 ? ` (all ${values.length} must be)` : ''
+        return {
+          allow: false,
+          reason: 'subject_not_allowed',
+          detail: `${rule.name} not in the allow-list${several}`,
+        }
       }
     }
     return ALLOW

@@ -7,26 +7,79 @@
  * that takes a restart. Adding entries (a new Thredd egress address, the next pin) reloads.
  * Settings bound to the listener or the process need a restart and are reported, not applied.
  */
-import type { GatewayConfig } from '../config/config-schema.ts'
+import { ConfigSchema, type GatewayConfig } from '../config/config-schema.ts'
 
-export function wideningChanges(before: GatewayConfig, after: GatewayConfig): string[] {
-  const changes: string[] = []
-  if (before.network.allowlist.length > 0 && after.network.allowlist.length === 0) {
-    changes.push('network.allowlist would become empty (any source address)')
+/** One control a reload may not remove: `widens` compares the running and the new config. */
+export interface WideningRule {
+  /** The setting, as the refusal names it. */
+  path: string
+  widens(before: GatewayConfig, after: GatewayConfig): boolean
+  /** What the change would do, after the path in the refusal. */
+  effect: string
+}
+
+type Read<T> = (config: GatewayConfig) => T
+
+/** An allow-list emptied: an empty list means "any". */
+function emptied(path: string, list: Read<readonly unknown[]>, meaning: string): WideningRule {
+  return {
+    path,
+    widens: (before, after) => list(before).length > 0 && list(after).length === 0,
+    effect: `would become empty (${meaning})`,
   }
-  const pins = (c: GatewayConfig) => c.clientAuth.pins.spkiSha256.length + c.clientAuth.pins.certSha256.length
-  if (pins(before) > 0 && pins(after) === 0) changes.push('clientAuth.pins would become empty (no pinning)')
-  for (const [key, list] of Object.entries(before.clientAuth.allowedSubjects)) {
-    const next = after.clientAuth.allowedSubjects[key as keyof GatewayConfig['clientAuth']['allowedSubjects']]
-    if (list.length > 0 && next.length === 0)
-      changes.push(`clientAuth.allowedSubjects.${key} would become empty (any value)`)
+}
+
+/** A check turned off. */
+function turnedOff(path: string, on: Read<boolean>, effect: string): WideningRule {
+  return { path, widens: (before, after) => on(before) && !on(after), effect }
+}
+
+/** A setting moved down `levels`, listed from the weakest to the strongest. */
+function lowered<T>(path: string, read: Read<T>, levels: readonly T[], effect: string): WideningRule {
+  return {
+    path,
+    widens: (before, after) => levels.indexOf(read(after)) < levels.indexOf(read(before)),
+    effect,
   }
-  if (before.tls.crl.enabled && !after.tls.crl.enabled)
-    changes.push('tls.crl.enabled would turn revocation checking off')
-  if (before.clientAuth.requireClientAuthEku && !after.clientAuth.requireClientAuthEku) {
-    changes.push('clientAuth.requireClientAuthEku would stop requiring the clientAuth EKU')
-  }
-  return changes
+}
+
+/** Every subject and SAN allow-list the schema has, so a new one is covered without an edit here. */
+const SUBJECT_LISTS = Object.keys(
+  ConfigSchema.properties.clientAuth.properties.allowedSubjects.properties,
+) as (keyof GatewayConfig['clientAuth']['allowedSubjects'])[]
+
+/**
+ * Every control a reload may not remove, one line each. Pins count as one control: emptying one
+ * kind while the other still pins narrows access and reloads. `clientAuth.rejectMode` is not
+ * here on purpose: both modes refuse the same certificates and forward nothing from them; only
+ * the shape of the refusal differs.
+ */
+export const WIDENING_RULES: readonly WideningRule[] = [
+  emptied('network.allowlist', (c) => c.network.allowlist, 'any source address'),
+  emptied(
+    'clientAuth.pins',
+    (c) => [...c.clientAuth.pins.spkiSha256, ...c.clientAuth.pins.certSha256],
+    'no pinning',
+  ),
+  ...SUBJECT_LISTS.map((key) =>
+    emptied(`clientAuth.allowedSubjects.${key}`, (c) => c.clientAuth.allowedSubjects[key], 'any value'),
+  ),
+  turnedOff('tls.crl.enabled', (c) => c.tls.crl.enabled, 'would turn revocation checking off'),
+  turnedOff(
+    'clientAuth.requireClientAuthEku',
+    (c) => c.clientAuth.requireClientAuthEku,
+    'would stop requiring the clientAuth EKU',
+  ),
+  lowered('tls.minVersion', (c) => c.tls.minVersion, ['TLSv1.2', 'TLSv1.3'], 'would accept TLS 1.2 again'),
+]
+
+/** What a reload from `before` to `after` would widen, one sentence per rule it breaks. */
+export function wideningChanges(
+  before: GatewayConfig,
+  after: GatewayConfig,
+  rules: readonly WideningRule[] = WIDENING_RULES,
+): string[] {
+  return rules.filter((rule) => rule.widens(before, after)).map((rule) => `${rule.path} ${rule.effect}`)
 }
 
 /** Settings a running listener cannot take; a reload keeps the old values and says so. */

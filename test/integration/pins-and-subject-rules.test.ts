@@ -62,6 +62,23 @@ describe('subject allow-lists', () => {
     expect(h.host.received).toHaveLength(0)
   })
 
+  it('refuses a certificate with CN=evil next to the listed CN as subject_not_allowed', async () => {
+    h = await startHarness(pki, { clientAuth: { allowedSubjects: { cn: ['thredd-ehi-transport'] } } })
+    const res = await post(pki, h.port, { client: pki.clients.twoCns })
+    expect(res.status).toBe(403)
+    expect(res.headers['x-ehi-gateway-reason']).toBe('subject_not_allowed')
+    expect(h.host.received).toHaveLength(0)
+    // The same rule still admits the certificate with the one listed CN.
+    expect((await post(pki, h.port, { client: pki.clients.good })).status).toBe(200)
+  })
+
+  it('admits a certificate with two CNs when both are listed', async () => {
+    h = await startHarness(pki, {
+      clientAuth: { allowedSubjects: { cn: ['thredd-ehi-transport', 'evil'] } },
+    })
+    expect((await post(pki, h.port, { client: pki.clients.twoCns })).status).toBe(200)
+  })
+
   it('matches any one of several OUs on the certificate', async () => {
     h = await startHarness(pki, {
       clientAuth: { allowedSubjects: { ou: ['Transport'], o: ['Thredd Test'] } },

@@ -39,6 +39,7 @@ export const CLIENT_NAMES = [
   'selfSigned',
   'fakeIssuer',
   'sameNameNewKey',
+  'twoCns',
 ] as const
 export type ClientName = (typeof CLIENT_NAMES)[number]
 
@@ -140,6 +141,14 @@ export function buildTestPki(dir: string, now = Date.now()): TestPki {
   issueClient('fakeIssuer', { signer: impostorKeyOnly })
   // Same subject as `good`, new key: what a pin must catch after a key change.
   issueClient('sameNameNewKey')
+  // A second CN before the real one: a CN allow-list must not pass it on the listed one alone.
+  issueClient('twoCns', {
+    subject: [
+      ...leafSubject.slice(0, -1),
+      { type: 'CN', value: 'evil' },
+      leafSubject[leafSubject.length - 1]!,
+    ],
+  })
 
   // CRLs: current ones, and an expired issuing CRL for the crl_expired case.
   write(

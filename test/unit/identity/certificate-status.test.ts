@@ -121,6 +121,26 @@ describe('currentStatus', () => {
     expect(status?.detail).toContain('CA ')
   })
 
+  // On a resumed session OpenSSL does not look at the chain again, so this is the only check of
+  // the root's window: every CA up to the trust anchor counts, not just the leaf's issuer.
+  it.each([
+    { name: 'has expired', window: days(-4000, -1), reason: 'expired' },
+    { name: 'is not valid yet', window: days(1, 4000), reason: 'not_yet_valid' },
+  ])('refuses a valid leaf under a valid issuing CA when only the root $name', ({ window, reason }) => {
+    const oddRoot = makeCa('Root CA', undefined, window)
+    const validIssuing = makeCa('Issuing CA', oddRoot)
+    const leaf = makeLeaf(validIssuing)
+    const trust = trustOf(
+      [caEntry(oddRoot, [makeCrl(oddRoot)]), caEntry(validIssuing, [makeCrl(validIssuing)])],
+      true,
+    )
+    const chain = buildChain(leaf.cert, trust)
+    expect(chain?.map((ca) => ca.cert)).toEqual([validIssuing.cert, oddRoot.cert])
+    const status = currentStatus(toPeerIdentity(leaf.cert), chain!, trust, NOW)
+    expect(status?.reason).toBe(reason)
+    expect(status?.detail).toContain('Root CA')
+  })
+
   it('refuses a leaf whose serial is in its issuer CRL as revoked', () => {
     expect(statusOf(revokedLeaf)).toMatchObject({ reason: 'revoked' })
   })

@@ -10,7 +10,9 @@ import {
   readKeyUsage,
   type KeyStrength,
 } from '../../../src/identity/key-strength.ts'
-import { makeCa, makeLeaf } from '../support/certs.ts'
+import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto'
+import { createCertificate } from '../../../src/pki/x509-builder.ts'
+import { days, LEAF_SUBJECT, makeCa, makeLeaf } from '../support/certs.ts'
 
 const root = makeCa('Root CA')
 
@@ -95,5 +97,57 @@ describe('keyProblem', () => {
 
   it('checks keyUsage before strength, so a weak key without digitalSignature is bad_eku', () => {
     expect(keyProblem({ ...GOOD, keyUsage: ['keyAgreement'], curve: 'secp256k1' })?.reason).toBe('bad_eku')
+  })
+})
+
+/** A client leaf with `publicKey`, signed by an ordinary P-256 CA (the subject key is under test). */
+function leafWithKey(publicKey: KeyObject): X509Certificate {
+  const ca = makeCa('Key Table CA')
+  const { der } = createCertificate({
+    subject: LEAF_SUBJECT,
+    publicKey,
+    issuer: { certDer: ca.der, key: ca.key },
+    ...days(-1, 30),
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['clientAuth'],
+  })
+  return new X509Certificate(der)
+}
+
+const ec = (namedCurve: string) => () => generateKeyPairSync('ec', { namedCurve }).publicKey
+const rsa = (modulusLength: number) => () => generateKeyPairSync('rsa', { modulusLength }).publicKey
+const rsaPss = (modulusLength: number) => () => generateKeyPairSync('rsa-pss', { modulusLength }).publicKey
+
+// Every key type a client certificate may carry, read from a real certificate: the curve names
+// come from OpenSSL, so a renamed or dropped curve fails here, not in production.
+describe('the accepted and refused client keys', () => {
+  it.each<[string, 'accepted' | 'weak_key', () => KeyObject]>([
+    ['EC P-256', 'accepted', ec('P-256')],
+    ['EC P-384', 'accepted', ec('P-384')],
+    ['EC P-521', 'accepted', ec('P-521')],
+    ['RSA 2048', 'accepted', rsa(2048)],
+    ['RSA 3072', 'accepted', rsa(3072)],
+    ['RSA-PSS 2048', 'accepted', rsaPss(2048)],
+    ['Ed25519', 'accepted', () => generateKeyPairSync('ed25519').publicKey],
+    ['Ed448', 'accepted', () => generateKeyPairSync('ed448').publicKey],
+    ['EC secp256k1', 'weak_key', ec('secp256k1')],
+    ['EC P-224', 'weak_key', ec('secp224r1')],
+    ['EC P-192', 'weak_key', ec('prime192v1')],
+    ['EC brainpoolP256r1', 'weak_key', ec('brainpoolP256r1')],
+    ['EC brainpoolP384r1', 'weak_key', ec('brainpoolP384r1')],
+    ['EC sect283k1 (binary curve)', 'weak_key', ec('sect283k1')],
+    ['RSA 1024', 'weak_key', rsa(1024)],
+    ['RSA 2047', 'weak_key', rsa(2047)],
+    ['RSA-PSS 1024', 'weak_key', rsaPss(1024)],
+    [
+      'DSA 2048',
+      'weak_key',
+      () => generateKeyPairSync('dsa', { modulusLength: 2048, divisorLength: 256 }).publicKey,
+    ],
+    // Key-agreement-only keys cannot sign a CertificateVerify.
+    ['X25519', 'weak_key', () => generateKeyPairSync('x25519').publicKey],
+    ['X448', 'weak_key', () => generateKeyPairSync('x448').publicKey],
+  ])('%s -> %s', (_name, reason, key) => {
+    expect(keyProblem(readKeyStrength(leafWithKey(key())))?.reason ?? 'accepted').toBe(reason)
   })
 })

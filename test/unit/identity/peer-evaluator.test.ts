@@ -141,6 +141,30 @@ describe('createPeerEvaluator', () => {
     expect(policy).toHaveBeenCalledTimes(1)
   })
 
+  // Serial numbers are unique per issuer only: two trusted CAs may well issue the same one. The
+  // cache must tell the certificates apart, or the second inherits the first one's verdict.
+  it('keeps separate verdicts for two certificates of different CAs with the same serial', () => {
+    const serial = Buffer.from('0badc0de0badc0de', 'hex')
+    const caA = makeCa('CA A')
+    const caB = makeCa('CA B')
+    const leafA = makeLeaf(caA, { serial })
+    const leafB = makeLeaf(caB, { serial })
+    expect(leafB.cert.serialNumber).toBe(leafA.cert.serialNumber)
+    const twoCas = trustOf([caEntry(caA), caEntry(caB)], false)
+    const pinnedToA = compilePeerPolicy({
+      ...defaults,
+      pins: { spkiSha256: [], certSha256: [leafA.cert.fingerprint256] },
+    }).policy
+    const evaluate = createPeerEvaluator(twoCas, pinnedToA)
+    const input = (cert: X509Certificate) => ({ cert, authorized: true, opensslCode: undefined, now: NOW })
+
+    const first = evaluate(input(leafA.cert))
+    expect(first.allow).toBe(true)
+    const second = evaluate(input(leafB.cert))
+    expect(second).toMatchObject({ allow: false, reason: 'pin_mismatch' })
+    expect(!second.allow && second.identity?.issuerText).toContain('CN=CA B')
+  })
+
   it('re-runs the time-dependent checks on a cached certificate', () => {
     const leaf = makeLeaf(issuing, days(-10, 1))
     const evaluate = evaluator()

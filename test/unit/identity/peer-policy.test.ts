@@ -215,6 +215,79 @@ describe('subject allow-lists', () => {
     if (!decision.allow) expect(decision.reason).toBe('subject_not_allowed')
   })
 
+  // A certificate may carry an attribute more than once. CN and O say who it is for, and a host
+  // or log reading "the" CN may take either, so every value must be listed; one OU or SAN is enough.
+  const twoCns = { cn: ['evil', 'thredd-ehi'] }
+  it.each([
+    { name: 'CN=evil, CN=<listed>', subject: twoCns, subjects: { cn: ['thredd-ehi'] }, allow: false },
+    {
+      name: 'CN=<listed>, CN=evil',
+      subject: { cn: ['thredd-ehi', 'evil'] },
+      subjects: { cn: ['thredd-ehi'] },
+      allow: false,
+    },
+    { name: 'two CNs, both listed', subject: twoCns, subjects: { cn: ['thredd-ehi', 'evil'] }, allow: true },
+    {
+      name: 'the same listed CN twice',
+      subject: { cn: ['thredd-ehi', 'thredd-ehi'] },
+      subjects: { cn: ['thredd-ehi'] },
+      allow: true,
+    },
+    { name: 'no CN at all', subject: { cn: [] }, subjects: { cn: ['thredd-ehi'] }, allow: false },
+    {
+      name: 'O=Elsewhere, O=<listed>',
+      subject: { o: ['Elsewhere', 'Thredd'] },
+      subjects: { o: ['Thredd'] },
+      allow: false,
+    },
+    {
+      name: 'two Os, both listed',
+      subject: { o: ['Elsewhere', 'Thredd'] },
+      subjects: { o: ['Thredd', 'Elsewhere'] },
+      allow: true,
+    },
+    { name: 'no O at all', subject: { o: [] }, subjects: { o: ['Thredd'] }, allow: false },
+    {
+      name: 'OU=Other, OU=<listed> (one OU is enough)',
+      subject: { ou: ['Other', 'EHI'] },
+      subjects: { ou: ['EHI'] },
+      allow: true,
+    },
+    { name: 'no OU at all', subject: { ou: [] }, subjects: { ou: ['EHI'] }, allow: false },
+    {
+      name: 'an unlisted CN when only OU is constrained',
+      subject: { cn: ['evil', 'thredd-ehi'] },
+      subjects: { ou: ['EHI'] },
+      allow: true,
+    },
+  ])('$name -> allow=$allow', ({ subject, subjects, allow }) => {
+    const identity = peer({ subject: { ...peer().subject, ...subject } })
+    const decision = decide(clientAuth({ allowedSubjects: subjects }), identity)
+    expect(decision.allow).toBe(allow)
+    if (!decision.allow) expect(decision.reason).toBe('subject_not_allowed')
+  })
+
+  it('refuses a real certificate encoded with CN=evil then the listed CN', () => {
+    const leaf = makeLeaf(makeCa('Two CN CA'), {
+      subject: [
+        { type: 'O', value: 'Thredd' },
+        { type: 'CN', value: 'evil' },
+        { type: 'CN', value: 'thredd-ehi' },
+      ],
+    })
+    const identity = toPeerIdentity(leaf.cert)
+    expect(identity.subject.cn).toEqual(['evil', 'thredd-ehi'])
+    expect(decide(clientAuth({ allowedSubjects: { cn: ['thredd-ehi'] } }), identity).allow).toBe(false)
+    expect(decide(clientAuth({ allowedSubjects: { cn: ['thredd-ehi', 'evil'] } }), identity).allow).toBe(true)
+  })
+
+  it('says that every CN must be listed when one of several is not', () => {
+    const identity = peer({ subject: { ...peer().subject, cn: ['evil', 'thredd-ehi'] } })
+    expect(decide(clientAuth({ allowedSubjects: { cn: ['thredd-ehi'] } }), identity)).toMatchObject({
+      detail: 'CN not in the allow-list (all 2 must be)',
+    })
+  })
+
   it('refuses a peer with no value for a constrained attribute', () => {
     const noSan = peer({ san: { dns: [], uri: [], email: [], ip: [] } })
     expect(decide(clientAuth({ allowedSubjects: { sanDns: ['ehi.thredd.test'] } }), noSan)).toMatchObject({

@@ -3,7 +3,12 @@
  * replaced, never forwarded, so the host never sees a malformed header.
  */
 import { describe, expect, it } from 'vitest'
-import { isValidTraceparent, newTraceparent, traceparentFor } from '../../../src/upstream/trace-context.ts'
+import {
+  isValidTraceparent,
+  newTraceparent,
+  traceparentFor,
+  tracestateFor,
+} from '../../../src/upstream/trace-context.ts'
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
 const PARENT = '00f067aa0ba902b7'
@@ -76,5 +81,45 @@ describe('newTraceparent', () => {
     const value = newTraceparent()
     expect(value).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/)
     expect(isValidTraceparent(value)).toBe(true)
+  })
+})
+
+// https://www.w3.org/TR/trace-context/#tracestate-header: the whole list or nothing.
+describe('tracestateFor', () => {
+  const members = (n: number) => Array.from({ length: n }, (_, i) => `k${i}=v${i}`).join(',')
+
+  it.each([
+    { name: 'one member', inbound: 'congo=t61rcWkgMzE', out: 'congo=t61rcWkgMzE' },
+    { name: 'two members with spaces and tabs', inbound: 'a=1 ,\tb=2', out: 'a=1,b=2' },
+    { name: 'empty members', inbound: ',a=1,, ,b=2,', out: 'a=1,b=2' },
+    { name: 'several fields', inbound: ['a=1', 'b=2, c=3'], out: 'a=1,b=2,c=3' },
+    { name: 'a multi-tenant key', inbound: 'tenant1@vendor=x', out: 'tenant1@vendor=x' },
+    { name: 'a key of the allowed symbols', inbound: 'a_b-c*d/e=x', out: 'a_b-c*d/e=x' },
+    { name: 'a value with inner spaces and symbols', inbound: 'a=b c:d;e', out: 'a=b c:d;e' },
+    { name: 'a 256-character value', inbound: `a=${'v'.repeat(256)}`, out: `a=${'v'.repeat(256)}` },
+    { name: '32 members', inbound: members(32), out: members(32) },
+  ])('keeps $name', ({ inbound, out }) => {
+    expect(tracestateFor(inbound)).toBe(out)
+  })
+
+  it.each([
+    { name: 'no header', inbound: undefined },
+    { name: 'an empty header', inbound: '' },
+    { name: 'only empty members', inbound: ' , ,' },
+    { name: 'a member without "="', inbound: 'a=1,b' },
+    { name: 'an upper-case key', inbound: 'A=1' },
+    { name: 'a key starting with a digit, not multi-tenant', inbound: '1a=1' },
+    { name: 'a key with a space', inbound: 'a b=1' },
+    { name: 'a system id longer than 14', inbound: `t@${'s'.repeat(15)}=1` },
+    { name: 'an empty value', inbound: 'a=' },
+    { name: 'a value with "="', inbound: 'a=b=c' },
+    { name: 'a value with a non-ASCII character', inbound: 'a=é' },
+    { name: 'a value with a control character', inbound: 'a=\u0001' },
+    { name: 'a 257-character value', inbound: `a=${'v'.repeat(257)}` },
+    { name: 'a key twice', inbound: 'a=1,a=2' },
+    { name: '33 members', inbound: members(33) },
+    { name: 'one bad member among good ones', inbound: ['a=1', 'b=2,C=3'] },
+  ])('drops $name', ({ inbound }) => {
+    expect(tracestateFor(inbound)).toBeUndefined()
   })
 })
