@@ -115,6 +115,12 @@ export const REASONS = {
     status: 403,
     message: "No valid CRL is loaded for the client certificate's issuer; revocation cannot be checked.",
   },
+  ocsp_unavailable: {
+    stage: 'identity',
+    status: 403,
+    message:
+      'tls.ocsp.policy is hard and there is no current good OCSP answer for the client certificate: the responder is down, slow, answered unknown or with a bad signature or signer, or its last answer expired (the log line says which).',
+  },
   bad_eku: {
     stage: 'identity',
     status: 403,

@@ -84,6 +84,84 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {}, description: 'Revocation of client certificates.' },
         ),
+        ocsp: Type.Object(
+          {
+            enabled: Type.Boolean({
+              description:
+                "Ask the client certificate's OCSP responder whether it is revoked, in addition to any CRLs. Answers are cached per certificate until their nextUpdate and refreshed in the background, so in steady state no request waits on OCSP. A revoked answer is refused as `revoked`, like a CRL entry.",
+              default: false,
+            }),
+            policy: Type.Enum(['hard', 'soft'], {
+              description:
+                'Without a current good answer (responder down, slow, answering `unknown`, a bad signature or signer, a stale answer, or no answer yet on first sight): `hard` refuses the client with `ocsp_unavailable`; `soft` admits it, logs a warning and counts it in ehi_gateway_ocsp_soft_admissions_total. Either way a revoked answer refuses.',
+              default: 'hard',
+            }),
+            responderUrl: Type.Optional(
+              Type.String({
+                description:
+                  "OCSP responder URL (http or https) used for every client certificate. Default: the OCSP URL in the certificate's authorityInfoAccess extension; a certificate with neither has no answer (see policy).",
+                pattern: '^https?://',
+              }),
+            ),
+            firstSightTimeoutMs: Millis(
+              "How long the first request from a certificate the gateway has no answer for may wait for the responder. The query goes on in the background after this wait gives up (up to requestTimeoutMs), so the next connection finds the answer cached. Keep it inside Thredd's budget (ehi.threddBudgetMs, which also covers the handshake and the host): waiting longer only turns a refusal into a missed deadline.",
+              100,
+            ),
+            requestTimeoutMs: Millis(
+              'Deadline for one query to the responder (connect, send, whole answer); past it the query counts as `timeout` and is retried with backoff.',
+              5000,
+            ),
+            refreshMarginSeconds: Type.Integer({
+              description:
+                'Query again this long before the cached answer expires (nextUpdate), or halfway through its validity if that is later. Failures keep the cached answer until it expires and are retried with jittered backoff meanwhile, so an outage of the responder shorter than this margin costs nothing.',
+              default: 3600,
+              minimum: 1,
+              maximum: 604800,
+            }),
+            maxAgeSeconds: Type.Integer({
+              description:
+                'How long an answer without nextUpdate may be used after its thisUpdate. Past it the answer is stale.',
+              default: 3600,
+              minimum: 1,
+              maximum: 604800,
+            }),
+            clockSkewSeconds: Type.Integer({
+              description:
+                'Allowed clock difference with the responder: an answer whose thisUpdate is further in the future is refused (`not_yet_valid`). nextUpdate gets no grace.',
+              default: 300,
+              minimum: 0,
+              maximum: 3600,
+            }),
+            maxResponseBytes: Type.Integer({
+              description: 'Largest responder answer read; a larger one is refused (`too_large`).',
+              default: 65536,
+              minimum: 1024,
+              maximum: 1048576,
+            }),
+            nonce: Type.Boolean({
+              description:
+                'Send a random nonce with each query and refuse an answer that does not echo it (`nonce_mismatch`), so an answer cannot be replayed. Responders that serve pre-signed answers (most public CAs, RFC 5019) do not echo nonces: turn it on only if yours does.',
+              default: false,
+            }),
+            retryInitialMs: Millis(
+              'First retry delay after a failed query; it doubles on each further failure.',
+              1000,
+            ),
+            retryMaxMs: Millis('Longest retry delay between failed queries.', 60000),
+            maxCachedCertificates: Type.Integer({
+              description:
+                'Certificates whose answers are kept per worker; the least recently seen is dropped first. Thredd presents one or two.',
+              default: 256,
+              minimum: 1,
+              maximum: 100000,
+            }),
+          },
+          {
+            additionalProperties: false,
+            default: {},
+            description: 'OCSP for client certificates (docs/ocsp.md).',
+          },
+        ),
         minVersion: Type.Enum(['TLSv1.2', 'TLSv1.3'], {
           description: 'Lowest TLS version accepted. TLS 1.0 and 1.1 are never accepted.',
           default: 'TLSv1.2',

@@ -119,6 +119,49 @@ export function createMetrics(registry: Registry) {
       help: 'Requests waiting for the internal host now.',
       registers,
     }),
+    ocspQueries: new Counter({
+      name: `${METRIC_PREFIX}ocsp_queries_total`,
+      help: 'OCSP queries for client certificates, by result: good, revoked, unknown, or the failure (no_responder, unreachable, timeout, http_status, too_large, malformed, unsuccessful, wrong_signer, bad_signature, nonce_mismatch, cert_id_mismatch, not_yet_valid, stale, older).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    ocspQueryDuration: new Histogram({
+      name: `${METRIC_PREFIX}ocsp_query_duration_seconds`,
+      help: 'Time one OCSP query took, from sending the request to a verified answer or a failure.',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    ocspLookups: new Counter({
+      name: `${METRIC_PREFIX}ocsp_lookups_total`,
+      help: 'OCSP status look-ups on the connection path, by result: hit (a cached good or revoked answer, no waiting) or miss (no current answer: pending first sight, failure, expiry, unknown).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    ocspWaits: new Counter({
+      name: `${METRIC_PREFIX}ocsp_waits_total`,
+      help: 'Bounded waits for a first OCSP answer (first sight of a certificate), by result: answered or timeout.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    ocspSoftAdmissions: new Counter({
+      name: `${METRIC_PREFIX}ocsp_soft_admissions_total`,
+      help: 'Clients admitted without a current good OCSP answer because tls.ocsp.policy is soft, by state (pending, unavailable).',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    ocspCachedAnswers: new Gauge({
+      name: `${METRIC_PREFIX}ocsp_cached_answers`,
+      help: 'Verified OCSP answers held in the cache now, by status (good, revoked, unknown).',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    ocspNextUpdate: new Gauge({
+      name: `${METRIC_PREFIX}ocsp_next_update_timestamp_seconds`,
+      help: 'Earliest expiry (nextUpdate, or thisUpdate + maxAgeSeconds; Unix time) of the cached good OCSP answers for the client certificates of each issuing CA. Past it those clients have no good answer; close to it means refreshes are failing.',
+      labelNames: ['issuer'] as const,
+      aggregator: 'min',
+      registers,
+    }),
   }
 }
 

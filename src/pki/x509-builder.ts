@@ -69,9 +69,11 @@ export interface CertificateSpec {
   /** Write basicConstraints CA:false on end-entity certificates (default true). */
   basicConstraintsOnLeaf?: boolean
   keyUsage?: KeyUsageName[]
-  extKeyUsage?: ('serverAuth' | 'clientAuth' | 'codeSigning' | 'emailProtection')[]
+  extKeyUsage?: (keyof typeof EKU_OIDS)[]
   san?: SubjectAltNames
   crlDistributionPoints?: string[]
+  /** OCSP responder URLs, written to the authorityInfoAccess extension (RFC 5280 §4.2.2.1). */
+  ocspUrls?: string[]
   hash?: HashName
 }
 
@@ -113,6 +115,7 @@ const EKU_OIDS = {
   clientAuth: '1.3.6.1.5.5.7.3.2',
   codeSigning: '1.3.6.1.5.5.7.3.3',
   emailProtection: '1.3.6.1.5.5.7.3.4',
+  OCSPSigning: '1.3.6.1.5.5.7.3.9',
 } as const
 
 const KEY_USAGE_BITS: Record<KeyUsageName, number> = {
@@ -186,6 +189,13 @@ export function createCertificate(spec: CertificateSpec): { der: Buffer; pem: st
       ]),
     )
     extensions.push(extension('2.5.29.31', false, seq(points)))
+  }
+  if (spec.ocspUrls?.length) {
+    // AccessDescription: id-ad-ocsp with a uniformResourceIdentifier location.
+    const access = spec.ocspUrls.map((url) =>
+      seq([oid('1.3.6.1.5.5.7.48.1'), asn1.create(CONTEXT_SPECIFIC, 6, false, url)]),
+    )
+    extensions.push(extension('1.3.6.1.5.5.7.1.1', false, seq(access)))
   }
 
   const subjectName = encodeName(spec.subject)
