@@ -26,6 +26,7 @@ import {
 import type { Check } from './admin/readiness.ts'
 import { startReferenceHost, type ReferenceHost } from './reference-host/reference-host.ts'
 import { subjectLine } from './tls/tls-material.ts'
+import { createOcspChecker } from './tls/ocsp-checker.ts'
 import { createHostClient } from './upstream/host-client.ts'
 
 export interface StartOptions {
@@ -93,7 +94,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       })
     : undefined
 
-  let live: LiveState = { runtime, host: createHostClient(config.upstream) }
+  const ocspFor = (next: Runtime) =>
+    next.config.tls.ocsp.enabled ? createOcspChecker(next.config.tls.ocsp, { logger, metrics }) : undefined
+  let live: LiveState = { runtime, host: createHostClient(config.upstream), ocsp: ocspFor(runtime) }
   let draining = false
   const { server, connections } = buildGateway({
     live: () => live,
@@ -134,15 +137,23 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const previous = live
     const upstreamChanged =
       JSON.stringify(previous.runtime.config.upstream) !== JSON.stringify(next.config.upstream)
+    const ocspChanged =
+      JSON.stringify(previous.runtime.config.tls.ocsp) !== JSON.stringify(next.config.tls.ocsp)
     server.setSecureContext(next.material.secureContextOptions)
     // A new context gets new random ticket keys; keep the shared one (the primary rotates it).
     server.setTicketKeys(ticketKeys)
     // One assignment: a request reads either the old state or the new one, never a mix.
-    live = { runtime: next, host: upstreamChanged ? createHostClient(next.config.upstream) : previous.host }
+    live = {
+      runtime: next,
+      host: upstreamChanged ? createHostClient(next.config.upstream) : previous.host,
+      // Answers cached under the old settings are dropped with their checker.
+      ocsp: ocspChanged ? ocspFor(next) : previous.ocsp,
+    }
     logger.level = next.config.log.level
     closeConnectionsRefusedBy(next)
     // Requests already holding the old client finish on it; close() waits for them.
     if (upstreamChanged) void previous.host.close()
+    if (ocspChanged) void previous.ocsp?.close()
     return { ok: true, problems: [] }
   }
 
@@ -230,6 +241,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       for (const socket of connections.open.keys()) socket.destroy()
       await listenerClosed
       await live.host.close()
+      await live.ocsp?.close()
       await referenceHost?.close()
       await control?.close()
       if (ticketRotation) clearInterval(ticketRotation)

@@ -27,6 +27,7 @@ import type { Logger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { Reason } from '../reasons.ts'
 import { handshakeErrorReason } from '../tls/handshake-error-reason.ts'
+import type { OcspChecker } from '../tls/ocsp-checker.ts'
 
 export const kVerdict = Symbol('ehi-gateway.verdict')
 const kAcceptedAt = Symbol('ehi-gateway.acceptedAt')
@@ -60,7 +61,8 @@ export type ConnectionVerdict = ConnectionInfo &
   )
 
 export type RequestVerdict =
-  { allow: true; peer: AllowedPeer } | { allow: false; reason: Reason; detail: string }
+  | { allow: true; peer: AllowedPeer; /** Why it was admitted without a good OCSP answer. */ warn?: string }
+  | { allow: false; reason: Reason; detail: string }
 
 /**
  * Whether a request on an admitted connection may pass, now. The verdict of the handshake is
@@ -74,12 +76,48 @@ export function requestVerdict(
   verdict: Extract<ConnectionVerdict, { allow: true }>,
   gate: GateState,
   now: number,
-): RequestVerdict {
+): RequestVerdict
+export function requestVerdict(
+  verdict: Extract<ConnectionVerdict, { allow: true }>,
+  gate: GateState,
+  now: number,
+  ocsp: OcspChecker | undefined,
+): RequestVerdict | Promise<RequestVerdict>
+export function requestVerdict(
+  verdict: Extract<ConnectionVerdict, { allow: true }>,
+  gate: GateState,
+  now: number,
+  ocsp?: OcspChecker,
+): RequestVerdict | Promise<RequestVerdict> {
   if (gate !== verdict.gate && !gate.allowIp(verdict.remoteAddress))
     return { allow: false, reason: 'ip_not_allowed', detail: 'the source address left the allowlist' }
   // Only an authorised certificate was admitted; the chain is rebuilt against the current trust.
   const peer = gate.evaluatePeer({ cert: verdict.cert, authorized: true, opensslCode: undefined, now })
-  return peer.allow ? peer : { allow: false, reason: peer.reason, detail: peer.detail }
+  if (!peer.allow) return { allow: false, reason: peer.reason, detail: peer.detail }
+  return ocsp ? withOcsp(peer.peer, verdict.cert, ocsp, now) : peer
+}
+
+/**
+ * OCSP, when on, last: only a certificate that passed every other check is asked about, since
+ * the responder's address comes from the certificate. From the cache, except on the first sight
+ * of a certificate, which waits for the responder at most tls.ocsp.firstSightTimeoutMs.
+ */
+function withOcsp(
+  peer: AllowedPeer,
+  cert: X509Certificate,
+  ocsp: OcspChecker,
+  now: number,
+): RequestVerdict | Promise<RequestVerdict> {
+  const decide = (state: ReturnType<OcspChecker['status']>): RequestVerdict => {
+    const decision = ocsp.decide(state)
+    if (!decision.allow) return decision
+    return decision.warn ? { allow: true, peer, warn: decision.warn } : { allow: true, peer }
+  }
+  // Unreachable for an admitted certificate (its chain was built); fail closed regardless.
+  if (!peer.issuer) return decide({ state: 'unavailable', detail: 'no issuer in the trust store' })
+  const state = ocsp.status(cert, peer.issuer, now)
+  if (state.state !== 'pending') return decide(state)
+  return ocsp.wait(cert, peer.issuer).then(decide)
 }
 
 export interface GateState {
@@ -91,6 +129,8 @@ export interface GateState {
 export interface GateDeps {
   /** Read on every connection, so a reload takes effect for new connections only. */
   state: () => GateState
+  /** The OCSP cache, when tls.ocsp is on: asked as soon as a handshake completes. */
+  ocsp: () => OcspChecker | undefined
   logger: Logger
   metrics: Metrics
   /** How long a refused connection may stay open waiting for its request (http mode). */
@@ -217,6 +257,19 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
       // Fail closed: an evaluation bug refuses the client instead of letting it through.
       logger.error({ err: error }, 'client certificate evaluation failed')
       peer = { allow: false, reason: 'cert_invalid', detail: 'evaluation failed' }
+    }
+    // OCSP, when on: the query starts now, during the handshake's last round trip, and a
+    // revocation the cache already knows refuses here; any other answer is the request's to use.
+    const ocsp = deps.ocsp()
+    if (ocsp && peer.allow && cert && peer.peer.issuer) {
+      const known = ocsp.status(cert, peer.peer.issuer, Date.now())
+      if (known.state === 'revoked')
+        peer = {
+          allow: false,
+          reason: 'revoked',
+          detail: `OCSP: ${known.detail}`,
+          identity: peer.peer.identity,
+        }
     }
     const verdict: ConnectionVerdict =
       peer.allow && cert

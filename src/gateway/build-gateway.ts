@@ -18,7 +18,12 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { Socket } from 'node:net'
-import { installConnectionGate, requestVerdict, verdictOf } from '../accept/connection-gate.ts'
+import {
+  installConnectionGate,
+  requestVerdict,
+  verdictOf,
+  type RequestVerdict,
+} from '../accept/connection-gate.ts'
 import { compileProxyProtocol } from '../accept/proxy-protocol.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
@@ -138,6 +143,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   // before any HTTP byte is read.
   installConnectionGate(server, {
     state: () => live().runtime.gate,
+    ocsp: () => live().ocsp,
     logger,
     metrics,
     refusedIdleMs: config.tls.handshakeTimeoutMs,
@@ -251,9 +257,14 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       responseClosed = true
       if (!routeRunning) recordRequest(exchange)
     })
-    const routeDone = () => {
-      routeRunning = false
-      if (responseClosed) recordRequest(exchange)
+    const runRoute = (body: Buffer) => {
+      routeRunning = true
+      handleEhiMessage(exchange, body)
+        .catch((error: unknown) => failed(exchange, error))
+        .finally(() => {
+          routeRunning = false
+          if (responseClosed) recordRequest(exchange)
+        })
     }
     try {
       if (draining()) return sendError(exchange, 'shutting_down', true)
@@ -262,37 +273,53 @@ export function buildGateway(deps: GatewayDeps): Gateway {
         exchange.record.outcome = 'refused'
         return sendError(exchange, verdict ? verdict.reason : 'internal_error', true)
       }
-      const now = requestVerdict(verdict, live().runtime.gate, Date.now())
-      if (!now.allow) {
-        exchange.record.outcome = 'refused'
-        exchange.record.detail = now.detail
-        return sendError(exchange, now.reason, true)
-      }
-      exchange.record.peer = now.peer
-      // A client waiting for 100 Continue may still send its body: an early answer closes.
-      const waiting = expect !== undefined
-      if (expect === 'unsupported') return sendError(exchange, 'expectation_failed', true)
-      if (!paths.has(exchange.path)) return sendError(exchange, 'not_found', waiting)
-      if (request.method !== 'POST')
-        return sendError(exchange, 'method_not_allowed', waiting, { allow: 'POST' })
-      if (expect === 'continue') response.writeContinue()
-      // The body as the exact bytes received; the EHI parser checks the media type itself, so a
-      // wrong Content-Type gets the EHI reason code.
-      readBody(request, bodyLimit, (result) => {
-        if (!result.ok) {
-          // Past the limit: the rest is not read; the connection closes so it need not be.
-          if (result.problem === 'too_large') sendError(exchange, 'ehi_too_large', true)
-          // Aborted: nobody to answer; the audit line says the client went away.
-          return
-        }
-        routeRunning = true
-        handleEhiMessage(exchange, result.body)
-          .catch((error: unknown) => failed(exchange, error))
-          .finally(routeDone)
-      })
+      const { runtime, ocsp } = live()
+      const check = requestVerdict(verdict, runtime.gate, Date.now(), ocsp)
+      // Only on the first sight of a certificate with OCSP on does the verdict have to wait.
+      if (check instanceof Promise)
+        check.then(
+          (decided) => admit(exchange, decided, expect, runRoute),
+          (error: unknown) => failed(exchange, error),
+        )
+      else admit(exchange, check, expect, runRoute)
     } catch (error) {
       failed(exchange, error)
     }
+  }
+
+  /** The request's verdict is in: refuse it, or check the request line and read the body. */
+  function admit(
+    exchange: Exchange,
+    check: RequestVerdict,
+    expect: 'continue' | 'unsupported' | undefined,
+    runRoute: (body: Buffer) => void,
+  ) {
+    const { request, response } = exchange
+    if (!check.allow) {
+      exchange.record.outcome = 'refused'
+      exchange.record.detail = check.detail
+      return sendError(exchange, check.reason, true)
+    }
+    exchange.record.peer = check.peer
+    if (check.warn) exchange.record.detail = check.warn
+    // A client waiting for 100 Continue may still send its body: an early answer closes.
+    const waiting = expect !== undefined
+    if (expect === 'unsupported') return sendError(exchange, 'expectation_failed', true)
+    if (!paths.has(exchange.path)) return sendError(exchange, 'not_found', waiting)
+    if (request.method !== 'POST')
+      return sendError(exchange, 'method_not_allowed', waiting, { allow: 'POST' })
+    if (expect === 'continue') response.writeContinue()
+    // The body as the exact bytes received; the EHI parser checks the media type itself, so a
+    // wrong Content-Type gets the EHI reason code.
+    readBody(request, bodyLimit, (result) => {
+      if (!result.ok) {
+        // Past the limit: the rest is not read; the connection closes so it need not be.
+        if (result.problem === 'too_large') sendError(exchange, 'ehi_too_large', true)
+        // Aborted: nobody to answer; the audit line says the client went away.
+        return
+      }
+      runRoute(result.body)
+    })
   }
 
   /** A bug, not a client's fault: logged with its stack, answered 500, never forwarded half-done. */

@@ -20,6 +20,7 @@ import type { Metrics } from '../observability/metrics.ts'
 import type { Reason } from '../reasons.ts'
 import { REASON_HEADER } from '../reply/error-answer.ts'
 import { toClientResponseHeaders } from '../reply/host-response-headers.ts'
+import type { OcspChecker } from '../tls/ocsp-checker.ts'
 import type { HostClient } from '../upstream/host-client.ts'
 import { toHostRequestHeaders } from '../upstream/host-request-headers.ts'
 import { traceparentFor } from '../upstream/trace-context.ts'
@@ -82,6 +83,8 @@ export type SendError = (exchange: Exchange, reason: Reason, close: boolean) => 
 export interface LiveState {
   runtime: Runtime
   host: HostClient
+  /** The OCSP cache (tls.ocsp.enabled); it outlives reloads that leave tls.ocsp unchanged. */
+  ocsp: OcspChecker | undefined
 }
 
 export interface EhiRouteDeps {

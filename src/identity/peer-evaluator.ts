@@ -23,6 +23,8 @@ export interface AllowedPeer {
   headers: Readonly<Record<string, string>>
   /** RFC 9440 Client-Cert and Client-Cert-Chain, built on first use (upstream.clientCertHeaders). */
   clientCertHeaders: () => Readonly<Record<string, string>>
+  /** The trusted CA that issued the certificate (what OCSP asks about it with). */
+  issuer: X509Certificate | undefined
 }
 
 export type PeerVerdict =
@@ -62,14 +64,16 @@ export function createPeerEvaluator(trust: TrustStore, policy: PeerPolicy, maxCa
     let entry = cache.get(key)
     if (!entry) {
       const identity = toPeerIdentity(cert)
+      const chain = buildChain(cert, trust)
       entry = {
         identity,
-        chain: buildChain(cert, trust),
+        chain,
         decision: policy(identity),
         peer: {
           identity,
           headers: toIdentityHeaders(identity),
           clientCertHeaders: clientCertHeadersOnce(cert, trust),
+          issuer: chain?.[0]?.cert,
         },
         keyProblem: leafKeyProblem(cert),
       }

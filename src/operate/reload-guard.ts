@@ -71,6 +71,13 @@ export const WIDENING_RULES: readonly WideningRule[] = [
     'would stop requiring the clientAuth EKU',
   ),
   lowered('tls.minVersion', (c) => c.tls.minVersion, ['TLSv1.2', 'TLSv1.3'], 'would accept TLS 1.2 again'),
+  turnedOff('tls.ocsp.enabled', (c) => c.tls.ocsp.enabled, 'would stop asking the OCSP responder'),
+  lowered(
+    'tls.ocsp.policy',
+    (c) => c.tls.ocsp.policy,
+    ['soft', 'hard'],
+    'would admit clients without a good OCSP answer',
+  ),
 ]
 
 /** What a reload from `before` to `after` would widen, one sentence per rule it breaks. */

@@ -24,6 +24,7 @@ function config(changes: Raw = {}): GatewayConfig {
       clientCa: ['root.pem', 'issuing.pem'],
       crl: { enabled: true, files: ['root.crl', 'issuing.crl'] },
       minVersion: 'TLSv1.3',
+      ocsp: { enabled: true, policy: 'hard' },
     },
     upstream: { url: 'http://127.0.0.1:9000/ehi' },
     network: { allowlist: ['192.0.2.0/28', '2001:db8::/64'] },
@@ -101,6 +102,16 @@ describe('wideningChanges refuses', () => {
       to: { tls: { ...running.tls, minVersion: 'TLSv1.2' } },
       refused: 'tls.minVersion would accept TLS 1.2 again',
     },
+    {
+      name: 'turning OCSP off',
+      to: { tls: { ...running.tls, ocsp: { ...running.tls.ocsp, enabled: false } } },
+      refused: 'tls.ocsp.enabled would stop asking the OCSP responder',
+    },
+    {
+      name: 'the OCSP policy from hard to soft',
+      to: { tls: { ...running.tls, ocsp: { ...running.tls.ocsp, policy: 'soft' } } },
+      refused: 'tls.ocsp.policy would admit clients without a good OCSP answer',
+    },
   ])('$name', ({ from, to, refused }) => {
     expect(wideningChanges(from ? config(from) : running, config(to))).toEqual([refused])
   })
@@ -116,6 +127,7 @@ describe('wideningChanges refuses', () => {
       ...SUBJECT_KEYS.map((key) => `clientAuth.allowedSubjects.${key} would become empty (any value)`),
       'tls.crl.enabled would turn revocation checking off',
       'tls.minVersion would accept TLS 1.2 again',
+      'tls.ocsp.enabled would stop asking the OCSP responder',
     ])
   })
 })
@@ -166,6 +178,16 @@ describe('wideningChanges lets these reload', () => {
     {
       name: 'raising the minimum TLS version',
       from: { tls: { ...running.tls, minVersion: 'TLSv1.2' } },
+      to: {},
+    },
+    {
+      name: 'turning OCSP on',
+      from: { tls: { ...running.tls, ocsp: { ...running.tls.ocsp, enabled: false } } },
+      to: {},
+    },
+    {
+      name: 'the OCSP policy from soft to hard',
+      from: { tls: { ...running.tls, ocsp: { ...running.tls.ocsp, policy: 'soft' } } },
       to: {},
     },
     {
