@@ -47,6 +47,8 @@ export default tseslint.config(
       'src/admin/readiness.ts',
       'src/operate/reload-guard.ts',
       'src/check/checks.ts',
+      'src/check/candidate-trust-check.ts',
+      'src/observability/candidate-summary.ts',
       'src/check/cipher-suites.ts',
       'src/check/chain-analysis.ts',
       'src/check/ehi-answer-shape.ts',

@@ -150,6 +150,12 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       ocsp: ocspChanged ? ocspFor(next) : previous.ocsp,
     }
     logger.level = next.config.log.level
+    // Candidate-trust counts are per candidate: a new one (or none) starts from zero.
+    if (previous.runtime.candidate?.hash !== next.candidate?.hash) {
+      metrics.candidateConnections.reset()
+      metrics.candidateDifferences.reset()
+      metrics.candidateErrors.reset()
+    }
     closeConnectionsRefusedBy(next)
     // Requests already holding the old client finish on it; close() waits for them.
     if (upstreamChanged) void previous.host.close()
@@ -309,6 +315,9 @@ function logPosture(logger: Logger, runtime: Runtime, port: number, adminPort: n
         : 'off',
       rejectMode: config.clientAuth.rejectMode,
       trustHash: material.trustHash,
+      candidateTrust: runtime.candidate
+        ? { cas: runtime.candidate.trust.cas.map((ca) => subjectLine(ca.cert)), hash: runtime.candidate.hash }
+        : 'off',
     },
     'ehi-gateway started',
   )

@@ -22,7 +22,9 @@ import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import type { IpAllowlist } from './ip-allowlist.ts'
 import { readProxyHeader } from './proxy-header-reader.ts'
 import type { ProxyEndpoint } from './proxy-protocol.ts'
+import { compareVerdicts, type CandidateTrust } from '../identity/candidate-trust.ts'
 import type { AllowedPeer, PeerEvaluator, PeerVerdict } from '../identity/peer-evaluator.ts'
+import type { PeerIdentity } from '../identity/peer-identity.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { Reason } from '../reasons.ts'
@@ -124,6 +126,8 @@ export interface GateState {
   allowIp: IpAllowlist
   evaluatePeer: PeerEvaluator
   rejectMode: 'http' | 'handshake'
+  /** Shadow trust (candidateTrust): evaluated after the live verdict and reported, never enforced. */
+  candidate?: CandidateTrust
 }
 
 export interface GateDeps {
@@ -245,13 +249,14 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
       requests: 0,
     }
     const cert = socket.getPeerX509Certificate()
+    const now = Date.now()
     let peer: PeerVerdict
     try {
       peer = state.evaluatePeer({
         cert,
         authorized: socket.authorized,
         opensslCode: socket.authorizationError ? String(socket.authorizationError) : undefined,
-        now: Date.now(),
+        now,
       })
     } catch (error) {
       // Fail closed: an evaluation bug refuses the client instead of letting it through.
@@ -278,6 +283,12 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
           ? { ...info, allow: false, reason: 'no_client_cert', detail: 'the client sent no certificate' }
           : { ...info, allow: false, reason: peer.reason, detail: peer.detail }
     socket[kVerdict] = verdict
+    // Only when a candidate is configured; the live verdict above is already final.
+    if (state.candidate && cert)
+      compareWithCandidate(state.candidate, cert, peer, now, {
+        address: info.remoteAddress,
+        port: info.remotePort,
+      })
     if (verdict.allow) {
       metrics.clientCertificateExpiry.set(verdict.peer.identity.notAfter / 1000)
       return
@@ -323,6 +334,57 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
     )
   })
 
+  /**
+   * Shadow trust: evaluates the certificate against the candidate too, and counts (and logs, once
+   * per certificate and kind) where the two disagree. It only reports: whatever happens here,
+   * even an exception, leaves the live verdict as it is.
+   */
+  function compareWithCandidate(
+    candidate: CandidateTrust,
+    cert: X509Certificate,
+    live: PeerVerdict,
+    now: number,
+    peer: { address: string; port: number | undefined },
+  ): void {
+    try {
+      metrics.candidateConnections.inc()
+      // OpenSSL verified the chain against the live CAs only; against the candidate CAs the
+      // evaluator's own chain building (signatures, validity, CRLs) decides.
+      const shadow = candidate.evaluatePeer({ cert, authorized: true, opensslCode: undefined, now })
+      const difference = compareVerdicts(live, shadow)
+      if (!difference) return
+      metrics.candidateDifferences.inc({ kind: difference.kind, reason: difference.reason })
+      if (!candidate.firstSight(cert.fingerprint256, difference.kind)) return
+      const identity = identityOf(live) ?? identityOf(shadow)
+      logger.warn(
+        {
+          event: 'candidate_trust_difference',
+          kind: difference.kind,
+          reason: difference.reason,
+          live: live.allow ? { allow: true } : { allow: false, reason: live.reason, detail: live.detail },
+          candidate: shadow.allow
+            ? { allow: true }
+            : { allow: false, reason: shadow.reason, detail: shadow.detail },
+          peer,
+          client: identity && {
+            subject: identity.subjectText,
+            issuer: identity.issuerText,
+            serial: identity.serial,
+            notAfter: new Date(identity.notAfter).toISOString(),
+          },
+        },
+        'candidate trust differs from the live trust (logged once per certificate)',
+      )
+    } catch (error) {
+      metrics.candidateErrors.inc()
+      if (candidate.firstSight(cert.fingerprint256, 'error'))
+        logger.error(
+          { event: 'candidate_trust_error', err: error, peer },
+          'candidate trust evaluation failed; the live verdict stands',
+        )
+    }
+  }
+
   /** Before anything reads its address: the TLS socket reports the PROXY header's client too. */
   function adoptProxiedPeer(socket: GatedSocket): void {
     const raw = socket._parent
@@ -356,4 +418,8 @@ function presentPeerAs(socket: Socket, peer: ProxyEndpoint, family: string): voi
     remotePort: { value: peer.port, configurable: true, enumerable: true },
     remoteFamily: { value: family, configurable: true, enumerable: true },
   })
+}
+
+function identityOf(verdict: PeerVerdict): PeerIdentity | undefined {
+  return verdict.allow ? verdict.peer.identity : verdict.identity
 }

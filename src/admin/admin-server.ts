@@ -12,7 +12,8 @@ export interface AdminOptions {
   host: string
   port: number
   logger: Logger
-  readiness: () => Check[]
+  /** May read from the data plane first (the candidate-trust counts), hence a promise. */
+  readiness: () => Check[] | Promise<Check[]>
   metrics: () => Promise<{ contentType: string; text: string }>
 }
 
@@ -30,7 +31,7 @@ export async function startAdminServer(options: AdminOptions): Promise<AdminServ
     reply.header('cache-control', 'no-store').send({ status: 'ok' }),
   )
   app.get('/readyz', async (_request, reply) => {
-    const checks = options.readiness()
+    const checks = await options.readiness()
     const ready = checks.every((c) => c.ok)
     return reply
       .code(ready ? 200 : 503)

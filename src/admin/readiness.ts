@@ -2,7 +2,8 @@
  * Readiness: the gateway is ready only while it can admit Thredd and reach the host. Pure: takes
  * the loaded material, the probe result and the clock.
  */
-import type { TlsMaterial } from '../tls/tls-material.ts'
+import { describeCandidateCounts, type CandidateCounts } from '../observability/candidate-summary.ts'
+import type { TlsMaterial, TrustStore } from '../tls/tls-material.ts'
 
 export interface ReadinessInput {
   draining: boolean
@@ -11,6 +12,11 @@ export interface ReadinessInput {
   hostProbeDetail: string | undefined
   /** Worker processes up and expected (cluster mode). */
   workers?: { up: number; expected: number }
+  /**
+   * The candidate trust, when one is loaded, with the counts the data plane has reported so far
+   * (undefined until first read). Reported only: it never makes the gateway unready.
+   */
+  candidate?: { trust: TrustStore; pins: number; subjectRules: number; counts: CandidateCounts | undefined }
   now: number
 }
 
@@ -77,7 +83,38 @@ export function readinessChecks(input: ReadinessInput): Check[] {
     const { up, expected } = input.workers
     checks.push({ name: 'workers', ok: up >= expected && expected > 0, detail: `${up} of ${expected} up` })
   }
+
+  if (input.candidate)
+    checks.push({ name: 'candidate_trust', ok: true, detail: candidateDetail(input.candidate, now) })
   return checks
+}
+
+/** What is loaded as the candidate and how it compares so far; informational, never a failure. */
+function candidateDetail(candidate: NonNullable<ReadinessInput['candidate']>, now: number): string {
+  const { cas, crlEnabled } = candidate.trust
+  const expired = cas.filter((ca) => ca.cert.validToDate.getTime() <= now)
+  const parts = [
+    `loaded (reported only, never enforced): ${cas.length} CAs, first expiry ${earliest(cas.map((ca) => ca.cert.validToDate))}${expired.length ? ` (expired: ${expired.map((ca) => subjectOf(ca.cert.subject)).join('; ')})` : ''}`,
+  ]
+  if (crlEnabled) {
+    const stale = cas.filter((ca) => !ca.crls.some((crl) => currentAt(crl, now)))
+    parts.push(
+      stale.length
+        ? `no current CRL for: ${stale.map((ca) => subjectOf(ca.cert.subject)).join('; ')}`
+        : `CRLs current for all ${cas.length} CAs`,
+    )
+  } else parts.push('CRLs off')
+  parts.push(`${candidate.pins} pins, ${candidate.subjectRules} subject rules`)
+  parts.push(candidate.counts ? describeCandidateCounts(candidate.counts) : 'differences not read yet')
+  return parts.join('; ')
+}
+
+function currentAt(crl: { thisUpdate: Date; nextUpdate: Date | undefined }, now: number): boolean {
+  return crl.thisUpdate.getTime() <= now && (!crl.nextUpdate || crl.nextUpdate.getTime() >= now)
+}
+
+function subjectOf(subject: string): string {
+  return subject.split('\n').join(', ')
 }
 
 function earliest(dates: Date[]): string {

@@ -21,7 +21,15 @@ export const CHECKS = [
   { id: 'http.hsts', title: 'HSTS (Strict-Transport-Security) on answers' },
 ] as const
 
-export type CheckId = (typeof CHECKS)[number]['id']
+/**
+ * Checks of the gateway's own state, read from its admin server (`--admin URL`); informational,
+ * never required, and only run when asked for.
+ */
+export const GATEWAY_CHECKS = [
+  { id: 'gateway.candidate-trust', title: 'Candidate trust: differences from the live trust' },
+] as const
+
+export type CheckId = (typeof CHECKS)[number]['id'] | (typeof GATEWAY_CHECKS)[number]['id']
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
 
 export interface CheckResult {

@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { rootCertificates } from 'node:tls'
 import { parseArgs } from 'node:util'
+import { candidateTrustCheck, type AdminObservation } from '../check/candidate-trust-check.ts'
 import { evaluateChecks } from '../check/evaluate-checks.ts'
 import { findExecutable, runProbes } from '../check/probes.ts'
 import { buildReport, renderJson, renderText } from '../check/report.ts'
@@ -16,11 +17,15 @@ import { issuerOf } from '../pki/certificate-info.ts'
 import { certificateIssuerDer } from '../pki/x509-name.ts'
 import { splitPem } from '../tls/pem.ts'
 
-export const CHECK_USAGE = `  check URL [--cert FILE --key FILE] [--ca FILE] [--expect-client-ca NAME ...] [--sample FILE] [--json]
+export const CHECK_USAGE = `  check URL [--cert FILE --key FILE] [--ca FILE] [--expect-client-ca NAME ...] [--sample FILE]
+        [--admin URL] [--json]
                                Connect to an EHI endpoint as Thredd would and run the go-live
                                checks (protocols, suites, chain, client CA names, 400/403 without
                                a client certificate, 200 and an EHI answer with it, HSTS). Exit 0
-                               only when every required check passes.
+                               only when every required check passes. --admin http://HOST:PORT
+                               (the gateway's admin server) adds an informational check: the
+                               candidate trust's differences from the live trust (would_refuse,
+                               would_allow by reason).
 `
 
 export async function checkCommand(args: string[]): Promise<number> {
@@ -35,6 +40,7 @@ export async function checkCommand(args: string[]): Promise<number> {
       sample: { type: 'string' },
       json: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '5000' },
+      admin: { type: 'string' },
     },
   })
   const usage = (message: string) => {
@@ -46,6 +52,14 @@ export async function checkCommand(args: string[]): Promise<number> {
   const timeoutMs = Number(values.timeout)
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100)
     return usage('--timeout must be a number of milliseconds (>= 100)')
+
+  let admin: string | undefined
+  if (values.admin !== undefined) {
+    const url = URL.parse(values.admin)
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      return usage('--admin must be the admin server URL, for example http://127.0.0.1:9090')
+    admin = url.origin
+  }
 
   let target
   try {
@@ -113,6 +127,7 @@ export async function checkCommand(args: string[]): Promise<number> {
     expectedCaNames: values['expect-client-ca'],
     clientIssuer,
   })
+  if (admin) checks.push(candidateTrustCheck(admin, await observeAdmin(admin, timeoutMs)))
   const notes: string[] = []
   if (!openssl) {
     notes.push(
@@ -122,4 +137,25 @@ export async function checkCommand(args: string[]): Promise<number> {
   const report = buildReport(target.url, checks, now, notes)
   process.stdout.write(values.json ? renderJson(report) : renderText(report))
   return report.ok ? 0 : 1
+}
+
+/** Reads the gateway's /metrics and the candidate_trust check of its /readyz (503 has it too). */
+async function observeAdmin(admin: string, timeoutMs: number): Promise<AdminObservation> {
+  try {
+    const metrics = await fetch(`${admin}/metrics`, { signal: AbortSignal.timeout(timeoutMs) })
+    if (!metrics.ok) return { ok: false, problem: `GET /metrics answered ${metrics.status}` }
+    const metricsText = await metrics.text()
+    const ready = await fetch(`${admin}/readyz`, { signal: AbortSignal.timeout(timeoutMs) })
+    const body = (await ready.json().catch(() => undefined)) as
+      { checks?: { name?: string; ok?: boolean; detail?: string }[] } | undefined
+    const check = body?.checks?.find((c) => c.name === 'candidate_trust')
+    return {
+      ok: true,
+      metricsText,
+      readiness: check ? { ok: check.ok === true, detail: String(check.detail ?? '') } : undefined,
+    }
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code
+    return { ok: false, problem: cause ?? (error as Error).message }
+  }
 }

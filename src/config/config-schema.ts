@@ -41,6 +41,57 @@ const ServerCertificate = Type.Object(
   { additionalProperties: false },
 )
 
+/**
+ * Pins and subject allow-lists, shared by the live client policy (clientAuth) and the candidate
+ * trust (candidateTrust), so both read the same settings the same way. `note` is appended to each
+ * description (the candidate's says that it only reports).
+ */
+const Pins = (note = '') =>
+  Type.Object(
+    {
+      spkiSha256: Strings(
+        `Base64 SHA-256 hashes of the client certificate public key (SPKI), as in HPKP and Envoy. List the current and the next key to rotate without an outage. When any pin is set, the certificate must match one of them in addition to chain validation.${note}`,
+      ),
+      certSha256: Strings(
+        `SHA-256 fingerprints of the whole client certificate, in hex (colons optional).${note}`,
+      ),
+    },
+    { additionalProperties: false, default: {}, description: `Pins, ANDed with chain validation.${note}` },
+  )
+
+const AllowedSubjects = (note = '') =>
+  Type.Object(
+    {
+      cn: Strings(
+        `Allowed subject common names, compared exactly. Every CN on the certificate must be listed: one with \`CN=evil, CN=<listed>\` is refused, and so is one without a CN. Empty = any.${note}`,
+      ),
+      o: Strings(
+        `Allowed subject organisations, compared exactly. Every O on the certificate must be listed; one without an O is refused. Empty = any.${note}`,
+      ),
+      ou: Strings(
+        `Allowed subject organisational units, compared exactly. A certificate with several OUs passes if one of them is listed; one without an OU is refused. Empty = any.${note}`,
+      ),
+      sanDns: Strings(
+        `Allowed DNS subject alternative names, compared without regard to case. One listed name on the certificate is enough; one without a DNS name is refused. Empty = any.${note}`,
+      ),
+      sanUri: Strings(
+        `Allowed URI subject alternative names, compared exactly. One listed URI on the certificate is enough; one without a URI is refused. Empty = any.${note}`,
+      ),
+      sanEmail: Strings(
+        `Allowed e-mail subject alternative names, compared exactly. One listed address on the certificate is enough; one without an e-mail name is refused. Empty = any.${note}`,
+      ),
+    },
+    {
+      additionalProperties: false,
+      default: {},
+      description: `Allow-lists on the client certificate identity, checked after chain validation and pins. Every non-empty list must pass (AND). CN and O pass when every value on the certificate is listed; OU and the SANs when one is. A failure is \`subject_not_allowed\`.${note}`,
+    },
+  )
+
+/** Appended to every candidateTrust description: the candidate decides nothing. */
+const CANDIDATE_ONLY =
+  ' Candidate trust only: connections are evaluated against it and differences reported; it never admits or refuses a connection.'
+
 export const ConfigSchema = Type.Object(
   {
     listen: Type.Object(
@@ -221,47 +272,49 @@ export const ConfigSchema = Type.Object(
             'Require the clientAuth extended key usage on the client certificate (a certificate without any EKU extension is refused too).',
           default: true,
         }),
-        pins: Type.Object(
-          {
-            spkiSha256: Strings(
-              'Base64 SHA-256 hashes of the client certificate public key (SPKI), as in HPKP and Envoy. List the current and the next key to rotate without an outage. When any pin is set, the certificate must match one of them in addition to chain validation.',
-            ),
-            certSha256: Strings(
-              'SHA-256 fingerprints of the whole client certificate, in hex (colons optional).',
-            ),
-          },
-          { additionalProperties: false, default: {}, description: 'Pins, ANDed with chain validation.' },
+        pins: Pins(),
+        allowedSubjects: AllowedSubjects(),
+      },
+      { additionalProperties: false, default: {}, description: 'Client certificate policy.' },
+    ),
+
+    candidateTrust: Type.Object(
+      {
+        enabled: Type.Boolean({
+          description:
+            "Evaluate every client certificate against this candidate trust as well as the live one (tls.clientCa, tls.crl, clientAuth), to rehearse a change such as Thredd's CA rotation on live traffic. Each connection on which the two disagree is counted in ehi_gateway_candidate_trust_differences_total (would_refuse: admitted now, refused by the candidate; would_allow: refused now, admitted by the candidate), logged once per certificate (event candidate_trust_difference), and shown by /readyz (check candidate_trust, which never fails readiness) and `ehi-gateway check --admin`. It never admits or refuses a connection: the live trust alone decides. The candidate's chain is built and checked by the gateway itself (signatures, validity, CRLs), not by OpenSSL, which only knows the live CAs. A candidate is checked like the live trust: a bad one (unreadable file, not a CA, a CA without its CRL) is an invalid configuration, so the gateway does not start and a reload keeps the last good state. A reload adds, changes or removes it (it widens nothing).",
+          default: false,
+        }),
+        clientCa: FilePaths(
+          `PEM files with the candidate CA certificates (for a rotation: Thredd's new Root and Issuing CA, plus the current ones if both are to be trusted after the switch). Checked like tls.clientCa: CA certificates, unexpired, each leading to a self-signed root in the bundle; required when enabled.${CANDIDATE_ONLY}`,
+          { default: [] },
         ),
-        allowedSubjects: Type.Object(
+        crl: Type.Object(
           {
-            cn: Strings(
-              'Allowed subject common names, compared exactly. Every CN on the certificate must be listed: one with `CN=evil, CN=<listed>` is refused, and so is one without a CN. Empty = any.',
-            ),
-            o: Strings(
-              'Allowed subject organisations, compared exactly. Every O on the certificate must be listed; one without an O is refused. Empty = any.',
-            ),
-            ou: Strings(
-              'Allowed subject organisational units, compared exactly. A certificate with several OUs passes if one of them is listed; one without an OU is refused. Empty = any.',
-            ),
-            sanDns: Strings(
-              'Allowed DNS subject alternative names, compared without regard to case. One listed name on the certificate is enough; one without a DNS name is refused. Empty = any.',
-            ),
-            sanUri: Strings(
-              'Allowed URI subject alternative names, compared exactly. One listed URI on the certificate is enough; one without a URI is refused. Empty = any.',
-            ),
-            sanEmail: Strings(
-              'Allowed e-mail subject alternative names, compared exactly. One listed address on the certificate is enough; one without an e-mail name is refused. Empty = any.',
+            enabled: Type.Boolean({
+              description: `Check certificates against the candidate CRLs. When on, every CA in candidateTrust.clientCa needs a CRL in candidateTrust.crl.files, or the configuration is refused.${CANDIDATE_ONLY}`,
+              default: false,
+            }),
+            files: FilePaths(
+              `PEM files with the CRLs of the candidate CAs (one or more CRLs per file).${CANDIDATE_ONLY}`,
+              { default: [] },
             ),
           },
           {
             additionalProperties: false,
             default: {},
-            description:
-              'Allow-lists on the client certificate identity, checked after chain validation and pins. Every non-empty list must pass (AND). CN and O pass when every value on the certificate is listed; OU and the SANs when one is. A failure is `subject_not_allowed`.',
+            description: `Revocation under the candidate trust.${CANDIDATE_ONLY}`,
           },
         ),
+        pins: Pins(CANDIDATE_ONLY),
+        allowedSubjects: AllowedSubjects(CANDIDATE_ONLY),
       },
-      { additionalProperties: false, default: {}, description: 'Client certificate policy.' },
+      {
+        additionalProperties: false,
+        default: {},
+        description:
+          'Shadow trust: a candidate client trust (CAs, CRLs, pins, subject rules) evaluated next to the live one and reported, never enforced. clientAuth.requireClientAuthEku applies to it as to the live trust.',
+      },
     ),
 
     network: Type.Object(

@@ -4,6 +4,7 @@
  * Collects the problems of every part together with the schema's, so one run names every bad
  * field; a part whose settings already failed the schema is skipped rather than guessed at.
  */
+import { createHash } from 'node:crypto'
 import { compileIpAllowlist, type IpAllowlist } from '../accept/ip-allowlist.ts'
 import { compileProxyProtocol } from '../accept/proxy-protocol.ts'
 import type { GateState } from '../accept/connection-gate.ts'
@@ -13,6 +14,7 @@ import {
   snapshotReader,
   takeSnapshot,
   type ConfigSnapshot,
+  type FileReader,
 } from '../config/config-snapshot.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
 import { hasIssueUnder, loadConfig, type LoadOptions } from '../config/load-config.ts'
@@ -21,9 +23,10 @@ import type { EhiMode } from '../ehi/classify-ehi-message.ts'
 import type { MessageClass } from '../ehi/ehi-message.ts'
 import { APPROVAL_CODES, type FailurePolicy } from '../ehi/failure-answer.ts'
 import type { ParseLimits } from '../ehi/parse-ehi-message.ts'
+import { createCandidateTrust } from '../identity/candidate-trust.ts'
 import { createPeerEvaluator } from '../identity/peer-evaluator.ts'
 import { compilePeerPolicy } from '../identity/peer-policy.ts'
-import { loadTlsMaterial, type TlsMaterial } from '../tls/tls-material.ts'
+import { loadClientTrust, loadTlsMaterial, type TlsMaterial, type TrustStore } from '../tls/tls-material.ts'
 import { compileHostHeaderPolicy, type HostHeaderPolicy } from '../upstream/host-request-headers.ts'
 
 /** EHI settings in the shape the request path reads them, made once per configuration. */
@@ -44,12 +47,24 @@ export interface Runtime {
   ehi: EhiSettings
   material: TlsMaterial
   gate: GateState
+  /** The candidate trust (candidateTrust), when enabled: reported on, never enforced. */
+  candidate?: CandidateMaterial
   /** Hashes Token for the audit log (keyed HMAC, audit.tokenHmacKeyFile or a random key). */
   tokenKey: TokenHasher
   /** Which request headers reach the host (upstream.forwardHeaders, upstream.clientCertHeaders). */
   hostHeaders: HostHeaderPolicy
   allowAllSources: boolean
   warnings: string[]
+}
+
+/** What readiness and the logs say about a loaded candidate trust. */
+export interface CandidateMaterial {
+  trust: TrustStore
+  /** SHA-256 over its CAs, CRLs, pins and subject rules: changes exactly when what it decides changes. */
+  hash: string
+  pins: number
+  /** Non-empty subject allow-lists. */
+  subjectRules: number
 }
 
 /** Reads the files `config` names from the disk, then compiles them (see compileSnapshot). */
@@ -103,6 +118,11 @@ export function compileSnapshot(
     issues.push(...compiled.issues)
     hostHeaders = compiled.policy
   }
+
+  const candidate =
+    skip('candidateTrust') || skip('clientAuth') ? undefined : compileCandidate(config, now, read)
+  if (candidate) issues.push(...candidate.issues)
+
   if (!skip('upstream') && config.upstream?.url) {
     try {
       const url = new URL(config.upstream.url)
@@ -156,7 +176,7 @@ export function compileSnapshot(
   if (issues.length > 0 || !allowIp || !policy || !material || !tokenKey || !hostHeaders)
     throw new ConfigError(issues)
 
-  const warnings = [...material.warnings, ...tokenWarnings]
+  const warnings = [...material.warnings, ...(candidate?.warnings ?? []), ...tokenWarnings]
   if (allowAllSources) {
     warnings.push(
       "network.allowlist is empty: any source address may connect; list Thredd's egress address in production",
@@ -178,11 +198,59 @@ export function compileSnapshot(
       allowIp,
       evaluatePeer: createPeerEvaluator(material.trust, policy),
       rejectMode: config.clientAuth.rejectMode,
+      ...(candidate?.gate ? { candidate: candidate.gate } : {}),
     },
+    ...(candidate?.material ? { candidate: candidate.material } : {}),
     tokenKey: tokenHasher(tokenKey),
     hostHeaders,
     allowAllSources,
     warnings,
+  }
+}
+
+/**
+ * The candidate trust: loaded and checked like the live one (same loader, problems under
+ * candidateTrust.*), with the live clientAuth settings except its own pins and subject rules.
+ */
+function compileCandidate(config: GatewayConfig, now: Date, read: FileReader) {
+  const section = config.candidateTrust
+  const issues: ConfigIssue[] = []
+  const warnings: string[] = []
+  if (!section.enabled) {
+    const set = section.clientCa.length + section.crl.files.length > 0
+    if (set)
+      warnings.push(
+        'candidateTrust.enabled is false: the candidate trust is not loaded and nothing is compared',
+      )
+    return { issues, warnings }
+  }
+  if (section.clientCa.length === 0)
+    issues.push({ path: 'candidateTrust.clientCa', message: 'is empty but candidateTrust.enabled is true' })
+  const loaded = loadClientTrust(section, now, issues, warnings, read, 'candidateTrust')
+  const compiled = compilePeerPolicy({
+    ...config.clientAuth,
+    pins: section.pins,
+    allowedSubjects: section.allowedSubjects,
+  })
+  // The policy names the live fields; the candidate's problems are in its own section.
+  for (const issue of compiled.issues)
+    issues.push({ ...issue, path: issue.path.replace(/^clientAuth\./, 'candidateTrust.') })
+  if (issues.length > 0) return { issues, warnings }
+  return {
+    issues,
+    warnings,
+    gate: createCandidateTrust(createPeerEvaluator(loaded.trust, compiled.policy)),
+    material: {
+      trust: loaded.trust,
+      hash: createHash('sha256')
+        .update(loaded.trustHash)
+        .update(
+          JSON.stringify([section.pins, section.allowedSubjects, config.clientAuth.requireClientAuthEku]),
+        )
+        .digest('hex'),
+      pins: section.pins.spkiSha256.length + section.pins.certSha256.length,
+      subjectRules: Object.values(section.allowedSubjects).filter((list) => list.length > 0).length,
+    } satisfies CandidateMaterial,
   }
 }
 

@@ -162,6 +162,22 @@ export function createMetrics(registry: Registry) {
       aggregator: 'min',
       registers,
     }),
+    candidateConnections: new Counter({
+      name: `${METRIC_PREFIX}candidate_trust_connections_total`,
+      help: 'Client certificates (one per TLS connection) also evaluated against the candidate trust (candidateTrust), since it was loaded (a reload that changes or removes it starts again from 0); 0 without one. Divide the differences by it for a rate.',
+      registers,
+    }),
+    candidateDifferences: new Counter({
+      name: `${METRIC_PREFIX}candidate_trust_differences_total`,
+      help: 'Connections on which the candidate trust disagrees with the live one, by kind (would_refuse: admitted now, the candidate would refuse it, labelled with the candidate reason; would_allow: refused now, the candidate would admit it, labelled with the live reason). Since the candidate was loaded, as candidate_trust_connections_total. Reported only: the live trust decides.',
+      labelNames: ['kind', 'reason'] as const,
+      registers,
+    }),
+    candidateErrors: new Counter({
+      name: `${METRIC_PREFIX}candidate_trust_errors_total`,
+      help: 'Candidate trust evaluations that failed (logged); the live verdict stands.',
+      registers,
+    }),
   }
 }
 
@@ -195,6 +211,12 @@ export function createControlMetrics(registry: Registry) {
     trustConfig: new Gauge({
       name: `${METRIC_PREFIX}trust_config_info`,
       help: 'Always 1, labelled with the SHA-256 of the active client trust (CAs and CRLs): it changes exactly when who may connect changes.',
+      labelNames: ['hash'] as const,
+      registers,
+    }),
+    candidateTrustConfig: new Gauge({
+      name: `${METRIC_PREFIX}candidate_trust_config_info`,
+      help: 'Always 1 while a candidate trust (candidateTrust) is loaded, labelled with the SHA-256 of its CAs and CRLs; absent without one.',
       labelNames: ['hash'] as const,
       registers,
     }),

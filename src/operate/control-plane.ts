@@ -20,12 +20,16 @@ import { createControlMetrics, recordMaterial } from '../observability/metrics.t
 import { startAdminServer, type AdminServer } from '../admin/admin-server.ts'
 import { startHostProbe, type ProbeResult } from '../admin/host-probe.ts'
 import { readinessChecks, type Check } from '../admin/readiness.ts'
+import { readCandidateCounts, type CandidateCounts } from '../observability/candidate-summary.ts'
 import { packageVersion } from '../package-info.ts'
 import { watchFiles, type FileWatcher } from './file-watcher.ts'
 import { restartOnlyChanges, wideningChanges } from './reload-guard.ts'
 import { resolve } from 'node:path'
 
 export type ReloadTrigger = 'SIGHUP' | 'file' | 'api'
+
+/** How long /readyz waits for the data plane's candidate-trust counts. */
+const CANDIDATE_COUNTS_TIMEOUT_MS = 2000
 
 export interface ReloadResult {
   ok: boolean
@@ -86,6 +90,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   control.workersConfigured.set(options.workers?.().expected ?? 1)
   const markLoaded = () => {
     recordMaterial(control, current.material)
+    control.candidateTrustConfig.reset()
+    if (current.candidate) control.candidateTrustConfig.set({ hash: current.candidate.hash }, 1)
     control.lastReloadSuccess.set(Date.now() / 1000)
   }
   markLoaded()
@@ -105,6 +111,31 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     },
   )
 
+  // The candidate-trust counts live in the data plane (the workers, in cluster mode): /readyz
+  // reads them from its metrics text, only while a candidate is loaded; concurrent calls share
+  // one read. Counts read for a candidate that a reload replaced meanwhile are dropped.
+  let candidateCounts: { hash: string; counts: CandidateCounts } | undefined
+  let countsRead: Promise<void> | undefined
+  const refreshCandidateCounts = (): Promise<void> => {
+    const hash = current.candidate?.hash
+    if (!hash) return Promise.resolve()
+    countsRead ??= withTimeout(options.dataMetrics(), CANDIDATE_COUNTS_TIMEOUT_MS)
+      .then((text) => {
+        candidateCounts = { hash, counts: readCandidateCounts(text) }
+      })
+      .catch((error: unknown) => {
+        // Readiness answers anyway, with the last counts read; the candidate decides nothing.
+        logger.warn(
+          { event: 'candidate_counts_unavailable', err: error },
+          'could not read the candidate-trust counts',
+        )
+      })
+      .finally(() => {
+        countsRead = undefined
+      })
+    return countsRead
+  }
+
   const readiness = () => {
     const checks = readinessChecks({
       draining,
@@ -112,6 +143,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       hostReachable: probe?.ok,
       hostProbeDetail: probe?.detail,
       ...(options.workers ? { workers: options.workers() } : {}),
+      ...(current.candidate
+        ? {
+            candidate: {
+              ...current.candidate,
+              // The data plane restarts its counts for a new candidate (start-gateway.ts).
+              counts: candidateCounts?.hash === current.candidate.hash ? candidateCounts.counts : undefined,
+            },
+          }
+        : {}),
       now: Date.now(),
     })
     control.ready.set(checks.every((c) => c.ok) ? 1 : 0)
@@ -201,7 +241,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       host: current.config.admin.host,
       port: current.config.admin.port,
       logger,
-      readiness,
+      readiness: async () => {
+        await refreshCandidateCounts()
+        return readiness()
+      },
       metrics: async () => ({
         contentType: options.contentType,
         text: `${await options.dataMetrics()}${await options.registry.metrics()}`,
@@ -233,6 +276,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 /** The config file and every file it names (certificates, keys, CAs, CRLs, secrets). */
 export function watchedFiles(config: GatewayConfig, configFile: string | undefined): string[] {
   return [...(configFile ? [resolve(configFile)] : []), ...namedFiles(config)]
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+    timer.unref()
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
 function issueText(issue: ConfigIssue): string {

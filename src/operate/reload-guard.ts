@@ -6,6 +6,8 @@
  * source"). So a reload that removes a control is refused; removing one is a deliberate change
  * that takes a restart. Adding entries (a new Thredd egress address, the next pin) reloads.
  * Settings bound to the listener or the process need a restart and are reported, not applied.
+ * The candidate trust (candidateTrust) is neither: it admits and refuses nothing, so a reload may
+ * add, change or remove it like any other trust data.
  */
 import { ConfigSchema, type GatewayConfig } from '../config/config-schema.ts'
 

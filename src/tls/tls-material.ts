@@ -75,13 +75,8 @@ export function loadTlsMaterial(
     })
   }
 
-  const cas = loadClientCas(tls.clientCa, now, issues, read)
-  const crlPems = tls.crl.enabled ? loadCrls(tls.crl.files, cas, now, issues, warnings, read) : []
-  if (!tls.crl.enabled && tls.crl.files.length > 0) {
-    warnings.push(
-      'tls.crl.files are set but tls.crl.enabled is false: client certificates are not checked for revocation',
-    )
-  }
+  const { trust, crlPems, trustHash } = loadClientTrust(tls, now, issues, warnings, read)
+  const { cas } = trust
 
   const policy = {
     minVersion: tls.minVersion,
@@ -114,20 +109,43 @@ export function loadTlsMaterial(
     }
   }
 
+  return { issues, material: { secureContextOptions, serverChains, trust, trustHash, warnings } }
+}
+
+/** What a client trust is configured from: tls (the live trust) and candidateTrust share it. */
+export interface ClientTrustConfig {
+  clientCa: readonly string[]
+  crl: { enabled: boolean; files: readonly string[] }
+}
+
+/**
+ * Loads a client trust: the CA bundle and, when CRL checking is on, the CRLs of those CAs, with
+ * every problem reported under `section` (`tls` for the live trust, `candidateTrust` for the
+ * candidate). `crlPems` are the CRLs as OpenSSL takes them; `trustHash` changes exactly when
+ * who the trust admits changes.
+ */
+export function loadClientTrust(
+  config: ClientTrustConfig,
+  now: Date,
+  issues: ConfigIssue[],
+  warnings: string[],
+  read: FileReader,
+  section = 'tls',
+): { trust: TrustStore; crlPems: string[]; trustHash: string } {
+  const cas = loadClientCas(config.clientCa, now, issues, read, section)
+  const crlPems = config.crl.enabled
+    ? loadCrls(config.crl.files, cas, now, issues, warnings, read, section)
+    : []
+  if (!config.crl.enabled && config.crl.files.length > 0) {
+    warnings.push(
+      `${section}.crl.files are set but ${section}.crl.enabled is false: client certificates are not checked for revocation`,
+    )
+  }
   const hash = createHash('sha256')
   for (const ca of cas) hash.update(ca.cert.raw)
   for (const pem of crlPems) hash.update(pem)
-  hash.update(String(tls.crl.enabled))
-  return {
-    issues,
-    material: {
-      secureContextOptions,
-      serverChains,
-      trust: { cas, crlEnabled: tls.crl.enabled },
-      trustHash: hash.digest('hex'),
-      warnings,
-    },
-  }
+  hash.update(String(config.crl.enabled))
+  return { trust: { cas, crlEnabled: config.crl.enabled }, crlPems, trustHash: hash.digest('hex') }
 }
 
 function loadServerPair(
@@ -201,11 +219,12 @@ function loadClientCas(
   now: Date,
   issues: ConfigIssue[],
   read: FileReader,
+  section = 'tls',
 ): CaEntry[] {
   const cas: CaEntry[] = []
   const seen = new Set<string>()
   files.forEach((file, index) => {
-    const path = `tls.clientCa[${index}]`
+    const path = `${section}.clientCa[${index}]`
     for (const cert of readCertificates(file, path, issues, read) ?? []) {
       if (seen.has(cert.fingerprint256)) continue
       seen.add(cert.fingerprint256)
@@ -234,13 +253,13 @@ function loadClientCas(
   for (const ca of cas) {
     if (!ca.selfSigned && !cas.some((other) => other !== ca && issuedBy(ca.cert, other.cert))) {
       issues.push({
-        path: 'tls.clientCa',
+        path: `${section}.clientCa`,
         message: `the issuer of ${subjectLine(ca.cert)} is not in the bundle: add the root CA (partial chains are not trusted)`,
       })
     }
   }
   if (cas.length > 0 && !cas.some((ca) => ca.selfSigned)) {
-    issues.push({ path: 'tls.clientCa', message: 'holds no self-signed root CA certificate' })
+    issues.push({ path: `${section}.clientCa`, message: 'holds no self-signed root CA certificate' })
   }
   return cas
 }
@@ -252,14 +271,15 @@ function loadCrls(
   issues: ConfigIssue[],
   warnings: string[],
   read: FileReader,
+  section = 'tls',
 ): string[] {
   const pems: string[] = []
   if (files.length === 0) {
-    issues.push({ path: 'tls.crl.files', message: 'is empty but tls.crl.enabled is true' })
+    issues.push({ path: `${section}.crl.files`, message: `is empty but ${section}.crl.enabled is true` })
     return pems
   }
   files.forEach((file, index) => {
-    const path = `tls.crl.files[${index}]`
+    const path = `${section}.crl.files[${index}]`
     const text = readText(file, path, issues, read)
     if (text === undefined) return
     const blocks = splitPem(text).filter((b) => b.label === 'X509 CRL')
@@ -274,7 +294,10 @@ function loadCrls(
       }
       const issuer = cas.find((ca) => ca.subjectDer.equals(crl.issuerDer))
       if (!issuer) {
-        issues.push({ path, message: `a CRL in ${file} is issued by a CA that is not in tls.clientCa` })
+        issues.push({
+          path,
+          message: `a CRL in ${file} is issued by a CA that is not in ${section}.clientCa`,
+        })
         continue
       }
       if (!verifyCrlSignature(crl, issuer.cert.publicKey)) {
@@ -285,8 +308,11 @@ function loadCrls(
         continue
       }
       if (crl.nextUpdate && crl.nextUpdate < now) {
+        const expired = `the CRL of ${subjectLine(issuer.cert)} (${file}) expired on ${crl.nextUpdate.toISOString()}`
         warnings.push(
-          `the CRL of ${subjectLine(issuer.cert)} (${file}) expired on ${crl.nextUpdate.toISOString()}: its clients are refused with crl_expired until a fresh CRL is loaded`,
+          section === 'tls'
+            ? `${expired}: its clients are refused with crl_expired until a fresh CRL is loaded`
+            : `${path}: ${expired}: the candidate would refuse its clients with crl_expired`,
         )
       }
       issuer.crls.push(crl)
@@ -297,8 +323,8 @@ function loadCrls(
   for (const ca of cas) {
     if (ca.crls.length === 0) {
       issues.push({
-        path: 'tls.crl.files',
-        message: `no CRL for CA ${subjectLine(ca.cert)}: with CRL checking on, every CA in tls.clientCa needs one`,
+        path: `${section}.crl.files`,
+        message: `no CRL for CA ${subjectLine(ca.cert)}: with CRL checking on, every CA in ${section}.clientCa needs one`,
       })
     }
   }
