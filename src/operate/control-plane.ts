@@ -21,7 +21,7 @@ import { startHostProbe, type ProbeResult } from '../admin/host-probe.ts'
 import { readinessChecks, type Check } from '../admin/readiness.ts'
 import { packageVersion } from '../package-info.ts'
 import { watchFiles, type FileWatcher } from './file-watcher.ts'
-import { restartOnlyChanges, wideningChanges } from './reload-guard.ts'
+import { crlRollbacks, restartOnlyChanges, wideningChanges } from './reload-guard.ts'
 import type { TSchema } from 'typebox'
 import { resolve } from 'node:path'
 
@@ -159,6 +159,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const widening = wideningChanges(before.config, next.config)
     if (widening.length)
       return fail(widening.map((w) => `${w}: refused on reload; restart to apply a deliberate removal`))
+    const rollbacks = crlRollbacks(before.material.trust, next.material.trust)
+    if (rollbacks.length) return fail(rollbacks.map((r) => `tls.crl: ${r}`))
     const needsRestart = restartOnlyChanges(before.config, next.config)
     const applied = await options.apply(next)
     if (!applied.ok) return fail(applied.problems, needsRestart)

@@ -8,6 +8,8 @@
  * Settings bound to the listener or the process need a restart and are reported, not applied.
  */
 import type { GatewayConfig } from '../config/config-schema.ts'
+import { compareCrls, describeCrl, newestCrl } from '../tls/crl.ts'
+import type { TrustStore } from '../tls/tls-material.ts'
 
 export function wideningChanges(before: GatewayConfig, after: GatewayConfig): string[] {
   const changes: string[] = []
@@ -27,6 +29,27 @@ export function wideningChanges(before: GatewayConfig, after: GatewayConfig): st
     changes.push('clientAuth.requireClientAuthEku would stop requiring the clientAuth EKU')
   }
   return changes
+}
+
+/**
+ * CAs whose CRL in force (the newest loaded, by CRL number or else thisUpdate) a reload would
+ * replace with an older one. An older CRL, still unexpired, may no longer list a certificate
+ * revoked since: loading it would admit that certificate again, so the reload is refused.
+ * CAs are matched by certificate fingerprint; a CA new to the bundle has nothing to compare.
+ */
+export function crlRollbacks(before: TrustStore, after: TrustStore): string[] {
+  if (!before.crlEnabled || !after.crlEnabled) return []
+  const problems: string[] = []
+  for (const ca of after.cas) {
+    const previous = before.cas.find((b) => b.cert.fingerprint256 === ca.cert.fingerprint256)
+    const was = previous && newestCrl(previous.crls)
+    const next = newestCrl(ca.crls)
+    if (!was || !next || compareCrls(next, was) !== 'older') continue
+    problems.push(
+      `the CRL of ${ca.cert.subject.split('\n').join(', ')} would go back from ${describeCrl(was)} to the older ${describeCrl(next)}: an older CRL may not list certificates revoked since; load a CRL at least as new`,
+    )
+  }
+  return problems
 }
 
 /** Settings a running listener cannot take; a reload keeps the old values and says so. */
