@@ -19,7 +19,7 @@ import { APPROVAL_CODES, type FailurePolicy } from '../ehi/failure-answer.ts'
 import type { ParseLimits } from '../ehi/parse-ehi-message.ts'
 import { createPeerEvaluator } from '../identity/peer-evaluator.ts'
 import { compilePeerPolicy } from '../identity/peer-policy.ts'
-import { loadTlsMaterial, type TlsMaterial } from '../tls/tls-material.ts'
+import { loadTlsMaterial, type ExtraCrl, type TlsMaterial } from '../tls/tls-material.ts'
 
 /** EHI settings in the shape the request path reads them, made once per configuration. */
 export interface EhiSettings {
@@ -41,10 +41,12 @@ export interface Runtime {
   warnings: string[]
 }
 
+/** `extraCrls`: CRLs fetched over HTTP (crl-refresh.ts), in addition to tls.crl.files. */
 export function compileRuntime(
   config: GatewayConfig,
   priorIssues: readonly ConfigIssue[] = [],
   now = new Date(),
+  extraCrls: readonly ExtraCrl[] = [],
 ): Runtime {
   const issues: ConfigIssue[] = [...priorIssues]
   const skip = (prefix: string) => hasIssueUnder(priorIssues, prefix)
@@ -69,7 +71,7 @@ export function compileRuntime(
 
   let material: TlsMaterial | undefined
   if (!skip('tls')) {
-    const loaded = loadTlsMaterial(config.tls, now)
+    const loaded = loadTlsMaterial(config.tls, now, extraCrls)
     issues.push(...loaded.issues)
     material = loaded.material
   }
@@ -154,11 +156,11 @@ export function compileRuntime(
 }
 
 /** Loads the file and environment and compiles them; throws one ConfigError naming every issue. */
-export function loadRuntime(options: LoadOptions = {}): Runtime {
+export function loadRuntime(options: LoadOptions = {}, extraCrls: readonly ExtraCrl[] = []): Runtime {
   const loaded = loadConfig(options)
   if (loaded.issues.some((i) => i.path === '(file)')) throw new ConfigError(loaded.issues, loaded.file)
   try {
-    return compileRuntime(loaded.config, loaded.issues)
+    return compileRuntime(loaded.config, loaded.issues, new Date(), extraCrls)
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(error.issues, loaded.file)
     throw error

@@ -13,9 +13,10 @@ import type { Registry } from 'prom-client'
 import { ConfigError, type ConfigIssue } from '../config/config-issues.ts'
 import { FILE_PATH, ConfigSchema, type GatewayConfig } from '../config/config-schema.ts'
 import type { LoadOptions } from '../config/load-config.ts'
-import { loadRuntime, type Runtime } from '../gateway/compile-runtime.ts'
+import { compileRuntime, loadRuntime, type Runtime } from '../gateway/compile-runtime.ts'
 import type { Logger } from '../observability/logger.ts'
-import { createControlMetrics, recordMaterial } from '../observability/metrics.ts'
+import { createControlMetrics, recordMaterial, type ControlMetrics } from '../observability/metrics.ts'
+import type { ExtraCrl } from '../tls/tls-material.ts'
 import { startAdminServer, type AdminServer } from '../admin/admin-server.ts'
 import { startHostProbe, type ProbeResult } from '../admin/host-probe.ts'
 import { readinessChecks, type Check } from '../admin/readiness.ts'
@@ -25,7 +26,8 @@ import { crlRollbacks, restartOnlyChanges, wideningChanges } from './reload-guar
 import type { TSchema } from 'typebox'
 import { resolve } from 'node:path'
 
-export type ReloadTrigger = 'SIGHUP' | 'file' | 'api'
+/** `crl`: a newer CRL was fetched; the active configuration is compiled again with it. */
+export type ReloadTrigger = 'SIGHUP' | 'file' | 'api' | 'crl'
 
 export interface ReloadResult {
   ok: boolean
@@ -58,6 +60,10 @@ export interface ControlPlaneOptions {
   admin?: boolean
   /** Watch the files for changes (reload.watchFiles by default). */
   watch?: boolean
+  /** The control metrics, when made before the control plane (the CRL refresher counts into them). */
+  metrics?: ControlMetrics
+  /** CRLs fetched over HTTP (the CRL refresher's current()), compiled in at every reload. */
+  extraCrls?: () => readonly ExtraCrl[]
 }
 
 export interface ControlPlane {
@@ -73,7 +79,7 @@ export interface ControlPlane {
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { logger } = options
-  const control = createControlMetrics(options.registry)
+  const control = options.metrics ?? createControlMetrics(options.registry)
   let current = options.runtime
   let draining = false
   let probe: ProbeResult | undefined
@@ -112,6 +118,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       hostReachable: probe?.ok,
       hostProbeDetail: probe?.detail,
       ...(options.workers ? { workers: options.workers() } : {}),
+      crlMarginMs: current.config.tls.crl.readinessMarginSeconds * 1000,
       now: Date.now(),
     })
     control.ready.set(checks.every((c) => c.ok) ? 1 : 0)
@@ -124,7 +131,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   let again: ReloadTrigger | undefined
   const reload = (trigger: ReloadTrigger): Promise<ReloadResult> => {
     if (running) {
-      again = trigger
+      // A reload from the source compiles the fetched CRLs in too: never let `crl` replace it.
+      if (!(trigger === 'crl' && again && again !== 'crl')) again = trigger
       return running
     }
     running = reloadOnce(trigger).finally(() => {
@@ -148,10 +156,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       )
       return { ok: false, trigger, problems, needsRestart, trustHash: before.material.trustHash }
     }
-    if (!options.source) return fail(['the gateway was started without a configuration file to reload from'])
+    if (!options.source && trigger !== 'crl')
+      return fail(['the gateway was started without a configuration file to reload from'])
+    const extraCrls = options.extraCrls?.() ?? []
     let next: Runtime
     try {
-      next = loadRuntime(options.source)
+      // A CRL update keeps the active configuration and its Token key (which, without
+      // audit.tokenHmacKeyFile, is random per compile: audit hashes must not change every refresh).
+      next =
+        trigger === 'crl' || !options.source
+          ? { ...compileRuntime(before.config, [], new Date(), extraCrls), tokenKey: before.tokenKey }
+          : loadRuntime(options.source, extraCrls)
     } catch (error) {
       if (error instanceof ConfigError) return fail(error.issues.map(issueText))
       return fail([(error as Error).message])
@@ -167,7 +182,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     current = next
     markLoaded()
     control.reloads.inc({ result: 'success' })
-    watcher?.update(watchedFiles(current.config, options.source.file))
+    if (options.source) watcher?.update(watchedFiles(current.config, options.source.file))
     logger.info(
       {
         event: 'reloaded',

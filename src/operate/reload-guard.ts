@@ -42,12 +42,17 @@ export function crlRollbacks(before: TrustStore, after: TrustStore): string[] {
   const problems: string[] = []
   for (const ca of after.cas) {
     const previous = before.cas.find((b) => b.cert.fingerprint256 === ca.cert.fingerprint256)
-    const was = previous && newestCrl(previous.crls)
-    const next = newestCrl(ca.crls)
-    if (!was || !next || compareCrls(next, was) !== 'older') continue
-    problems.push(
-      `the CRL of ${ca.cert.subject.split('\n').join(', ')} would go back from ${describeCrl(was)} to the older ${describeCrl(next)}: an older CRL may not list certificates revoked since; load a CRL at least as new`,
-    )
+    if (!previous) continue
+    // Each scope (a partitioned CA's CRLs, told apart by their Issuing Distribution Point) is
+    // numbered on its own; nearly every CA has one scope.
+    for (const scope of new Set(ca.crls.map((crl) => crl.scope))) {
+      const was = newestCrl(previous.crls.filter((crl) => crl.scope === scope))
+      const next = newestCrl(ca.crls.filter((crl) => crl.scope === scope))
+      if (!was || !next || compareCrls(next, was) !== 'older') continue
+      problems.push(
+        `the CRL of ${ca.cert.subject.split('\n').join(', ')} would go back from ${describeCrl(was)} to the older ${describeCrl(next)}: an older CRL may not list certificates revoked since; load a CRL at least as new`,
+      )
+    }
   }
   return problems
 }

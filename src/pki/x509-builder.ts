@@ -89,6 +89,8 @@ export interface CrlSpec {
   crlNumber?: number | bigint | null
   /** Adds a delta CRL indicator naming this base CRL number. */
   deltaOf?: number
+  /** Adds an Issuing Distribution Point naming this URL (a partitioned CRL's scope). */
+  issuingDistributionPoint?: string
   hash?: HashName
 }
 
@@ -221,8 +223,15 @@ export function createCrl(spec: CrlSpec): { der: Buffer; pem: string } {
     fields.push(seq(spec.revoked.map((r) => seq([integerFromBytes(r.serial), time(r.date)]))))
   }
   const crlExtensions: Asn1[] = []
-  if (spec.crlNumber !== null) crlExtensions.push(extension('2.5.29.20', false, bigInteger(spec.crlNumber ?? 1)))
+  if (spec.crlNumber !== null)
+    crlExtensions.push(extension('2.5.29.20', false, bigInteger(spec.crlNumber ?? 1)))
   if (spec.deltaOf !== undefined) crlExtensions.push(extension('2.5.29.27', true, integer(spec.deltaOf)))
+  if (spec.issuingDistributionPoint) {
+    // IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0] { fullName [0] { URI [6] } } }
+    const uri = asn1.create(CONTEXT_SPECIFIC, 6, false, spec.issuingDistributionPoint)
+    const point = asn1.create(CONTEXT_SPECIFIC, 0, true, [asn1.create(CONTEXT_SPECIFIC, 0, true, [uri])])
+    crlExtensions.push(extension('2.5.29.28', true, seq([point])))
+  }
   crlExtensions.push(
     extension(
       '2.5.29.35',

@@ -22,6 +22,12 @@ export interface CrlInfo {
   crlNumber: bigint | undefined
   /** Carries a delta CRL indicator (RFC 5280 §5.2.4): lists only changes since a base CRL. */
   delta: boolean
+  /**
+   * The Issuing Distribution Point extension (RFC 5280 §5.2.5) as hex DER, '' without one. A CA
+   * that partitions its revocations publishes one CRL per scope, each with its own numbering:
+   * CRLs are only ordered against CRLs of the same scope.
+   */
+  scope: string
   tbsDer: Buffer
   signatureAlgorithmOid: string
   signature: Buffer
@@ -29,6 +35,7 @@ export interface CrlInfo {
 
 const CRL_NUMBER_OID = '2.5.29.20'
 const DELTA_CRL_INDICATOR_OID = '2.5.29.27'
+const ISSUING_DISTRIBUTION_POINT_OID = '2.5.29.28'
 const CRL_DISTRIBUTION_POINTS_OID = '2.5.29.31'
 
 const HASH_BY_SIGNATURE_OID: Record<string, string> = {
@@ -83,6 +90,7 @@ export function parseCrl(der: Buffer): CrlInfo {
     revokedSerials,
     crlNumber: numberDer ? readUnsignedInteger(readDer(numberDer)) : undefined,
     delta: extensions.has(DELTA_CRL_INDICATOR_OID),
+    scope: extensions.get(ISSUING_DISTRIBUTION_POINT_OID)?.toString('hex') ?? '',
     tbsDer: Buffer.from(asn1.toDer(tbs).getBytes(), 'binary'),
     signatureAlgorithmOid: asn1.derToOid((algorithm.value as Asn1[])[0]!.value as string),
     // BIT STRING: the first byte counts unused bits (always 0 for signatures).
@@ -134,7 +142,7 @@ export function compareCrls(candidate: CrlOrderKey, current: CrlOrderKey): CrlOr
   return a === b ? 'same' : a > b ? 'newer' : 'older'
 }
 
-/** The newest of a CA's CRLs (the one in force), by compareCrls. */
+/** The newest of a CA's CRLs of one scope (the one in force), by compareCrls. */
 export function newestCrl<T extends CrlOrderKey>(crls: readonly T[]): T | undefined {
   let best: T | undefined
   for (const crl of crls) if (!best || compareCrls(crl, best) === 'newer') best = crl
@@ -156,7 +164,9 @@ export function crlDistributionPointUrls(certDer: Buffer): string[] {
   const cert = readDer(certDer)
   const tbs = (cert.value as Asn1[])[0]!.value as Asn1[]
   const wrapper = tbs.find((node) => node.tagClass === asn1.Class.CONTEXT_SPECIFIC && node.type === 3)
-  const der = wrapper ? readExtensions((wrapper.value as Asn1[])[0]).get(CRL_DISTRIBUTION_POINTS_OID) : undefined
+  const der = wrapper
+    ? readExtensions((wrapper.value as Asn1[])[0]).get(CRL_DISTRIBUTION_POINTS_OID)
+    : undefined
   if (!der) return []
   const urls: string[] = []
   for (const point of readDer(der).value as Asn1[]) {

@@ -9,7 +9,16 @@ import { createSecureContext, type SecureContextOptions } from 'node:tls'
 import type { ConfigIssue } from '../config/config-issues.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
 import { certificateSubjectDer, parseCrl, verifyCrlSignature, type CrlInfo } from './crl.ts'
+import { crlFetchEnabled, crlFetchIssues } from './crl-schedule.ts'
 import { splitPem, toPem } from './pem.ts'
+
+/** A CRL that comes from elsewhere than tls.crl.files: fetched over HTTP or read from the cache. */
+export interface ExtraCrl {
+  /** PEM text with one "X509 CRL" block. */
+  pem: string
+  /** Where it came from, for messages: its URL, or the cache file. */
+  source: string
+}
 
 export interface CaEntry {
   cert: X509Certificate
@@ -47,9 +56,14 @@ export interface TlsMaterial {
 
 type TlsConfig = GatewayConfig['tls']
 
+/**
+ * `extraCrls` are CRLs fetched over HTTP (crl-refresh.ts), checked like those of tls.crl.files;
+ * one whose issuer is no longer in tls.clientCa is left out with a warning.
+ */
 export function loadTlsMaterial(
   tls: TlsConfig,
   now = new Date(),
+  extraCrls: readonly ExtraCrl[] = [],
 ): { material?: TlsMaterial; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = []
   const warnings: string[] = []
@@ -74,7 +88,15 @@ export function loadTlsMaterial(
   }
 
   const cas = loadClientCas(tls.clientCa, now, issues)
-  const crlPems = tls.crl.enabled ? loadCrls(tls.crl.files, cas, now, issues, warnings) : []
+  const fetchChecks = crlFetchIssues(tls.crl)
+  issues.push(...fetchChecks.issues)
+  warnings.push(...fetchChecks.warnings)
+  const crlPems = tls.crl.enabled
+    ? loadCrls(tls.crl.files, cas, now, issues, warnings, {
+        extra: extraCrls,
+        fetching: crlFetchEnabled(tls.crl),
+      })
+    : []
   if (!tls.crl.enabled && tls.crl.files.length > 0) {
     warnings.push(
       'tls.crl.files are set but tls.crl.enabled is false: client certificates are not checked for revocation',
@@ -193,7 +215,7 @@ function loadServerPair(
   return { chain: { file: pair.cert, leaf, chain: certs, keyType: String(key.asymmetricKeyType) }, key }
 }
 
-function loadClientCas(files: readonly string[], now: Date, issues: ConfigIssue[]): CaEntry[] {
+export function loadClientCas(files: readonly string[], now: Date, issues: ConfigIssue[]): CaEntry[] {
   const cas: CaEntry[] = []
   const seen = new Set<string>()
   files.forEach((file, index) => {
@@ -243,11 +265,48 @@ function loadCrls(
   now: Date,
   issues: ConfigIssue[],
   warnings: string[],
+  fetched: { extra: readonly ExtraCrl[]; fetching: boolean },
 ): string[] {
   const pems: string[] = []
-  if (files.length === 0) {
-    issues.push({ path: 'tls.crl.files', message: 'is empty but tls.crl.enabled is true' })
+  if (files.length === 0 && !fetched.fetching) {
+    issues.push({
+      path: 'tls.crl.files',
+      message: 'is empty but tls.crl.enabled is true (and tls.crl.fetch is off)',
+    })
     return pems
+  }
+  const add = (der: Buffer, path: string, origin: string, fromFetch: boolean) => {
+    const where = `${fromFetch ? 'from' : 'in'} ${origin}`
+    let crl: CrlInfo
+    try {
+      crl = parseCrl(der)
+    } catch (error) {
+      issues.push({ path, message: `a CRL ${where} cannot be parsed: ${(error as Error).message}` })
+      return
+    }
+    const named = cas.filter((ca) => ca.subjectDer.equals(crl.issuerDer))
+    if (named.length === 0) {
+      // A fetched CRL of a CA just removed from tls.clientCa is no error: it is simply not needed.
+      if (fromFetch) warnings.push(`the CRL ${where} is left out: its issuer is not in tls.clientCa`)
+      else issues.push({ path, message: `a CRL ${where} is issued by a CA that is not in tls.clientCa` })
+      return
+    }
+    // Two CAs may share a name (a re-keyed CA next to the old one): the signature decides.
+    const issuer = named.find((ca) => verifyCrlSignature(crl, ca.cert.publicKey))
+    if (!issuer) {
+      issues.push({
+        path,
+        message: `the CRL of ${subjectLine(named[0]!.cert)} ${where} has an invalid signature`,
+      })
+      return
+    }
+    if (crl.nextUpdate && crl.nextUpdate < now) {
+      warnings.push(
+        `the CRL of ${subjectLine(issuer.cert)} (${origin}) expired on ${crl.nextUpdate.toISOString()}: its clients are refused with crl_expired until a fresh CRL is loaded`,
+      )
+    }
+    issuer.crls.push(crl)
+    pems.push(toPem(der, 'X509 CRL'))
   }
   files.forEach((file, index) => {
     const path = `tls.crl.files[${index}]`
@@ -255,41 +314,22 @@ function loadCrls(
     if (text === undefined) return
     const blocks = splitPem(text).filter((b) => b.label === 'X509 CRL')
     if (blocks.length === 0) issues.push({ path, message: `${file} holds no PEM "X509 CRL" block` })
-    for (const block of blocks) {
-      let crl: CrlInfo
-      try {
-        crl = parseCrl(block.der)
-      } catch (error) {
-        issues.push({ path, message: `a CRL in ${file} cannot be parsed: ${(error as Error).message}` })
-        continue
-      }
-      const issuer = cas.find((ca) => ca.subjectDer.equals(crl.issuerDer))
-      if (!issuer) {
-        issues.push({ path, message: `a CRL in ${file} is issued by a CA that is not in tls.clientCa` })
-        continue
-      }
-      if (!verifyCrlSignature(crl, issuer.cert.publicKey)) {
-        issues.push({
-          path,
-          message: `the CRL of ${subjectLine(issuer.cert)} in ${file} has an invalid signature`,
-        })
-        continue
-      }
-      if (crl.nextUpdate && crl.nextUpdate < now) {
-        warnings.push(
-          `the CRL of ${subjectLine(issuer.cert)} (${file}) expired on ${crl.nextUpdate.toISOString()}: its clients are refused with crl_expired until a fresh CRL is loaded`,
-        )
-      }
-      issuer.crls.push(crl)
-      pems.push(toPem(block.der, 'X509 CRL'))
-    }
+    for (const block of blocks) add(block.der, path, file, false)
   })
+  for (const crl of fetched.extra) {
+    const blocks = splitPem(crl.pem).filter((b) => b.label === 'X509 CRL')
+    if (blocks.length === 0)
+      issues.push({ path: 'tls.crl.fetch', message: `${crl.source} holds no PEM "X509 CRL" block` })
+    for (const block of blocks) add(block.der, 'tls.crl.fetch', crl.source, true)
+  }
   // OpenSSL with CRL checking refuses every client whose chain has a CA without a CRL.
   for (const ca of cas) {
     if (ca.crls.length === 0) {
       issues.push({
         path: 'tls.crl.files',
-        message: `no CRL for CA ${subjectLine(ca.cert)}: with CRL checking on, every CA in tls.clientCa needs one`,
+        message: fetched.fetching
+          ? `no CRL for CA ${subjectLine(ca.cert)}: none in tls.crl.files, and none fetched (tls.crl.fetch) or in the cache; with CRL checking on, every CA in tls.clientCa needs one`
+          : `no CRL for CA ${subjectLine(ca.cert)}: with CRL checking on, every CA in tls.clientCa needs one`,
       })
     }
   }

@@ -95,6 +95,7 @@ export function makeCrl(
     /** Default 1; null leaves the CRL number extension out. */
     crlNumber?: number | bigint | null
     deltaOf?: number
+    issuingDistributionPoint?: string
   } = {},
 ): Buffer {
   return createCrl({
@@ -105,6 +106,9 @@ export function makeCrl(
     ...(options.hash ? { hash: options.hash } : {}),
     ...(options.crlNumber !== undefined ? { crlNumber: options.crlNumber } : {}),
     ...(options.deltaOf !== undefined ? { deltaOf: options.deltaOf } : {}),
+    ...(options.issuingDistributionPoint
+      ? { issuingDistributionPoint: options.issuingDistributionPoint }
+      : {}),
   }).der
 }
 

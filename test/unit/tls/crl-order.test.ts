@@ -39,6 +39,14 @@ describe('parseCrl: the CRL number and the delta indicator', () => {
     expect(crl.revokedSerials.has('0A')).toBe(true)
   })
 
+  it('gives the scope of a partitioned CRL (its Issuing Distribution Point), empty without one', () => {
+    const a = parseCrl(makeCrl(ca, { issuingDistributionPoint: 'http://crl.example/part-a.crl' }))
+    const b = parseCrl(makeCrl(ca, { issuingDistributionPoint: 'http://crl.example/part-b.crl' }))
+    expect(parseCrl(makeCrl(ca)).scope).toBe('')
+    expect(a.scope).not.toBe('')
+    expect(a.scope).not.toBe(b.scope)
+  })
+
   it('marks a delta CRL, and only a delta CRL', () => {
     expect(parseCrl(makeCrl(ca, { crlNumber: 8, deltaOf: 7 })).delta).toBe(true)
     expect(parseCrl(makeCrl(ca, { crlNumber: 8 })).delta).toBe(false)
@@ -57,16 +65,51 @@ describe('compareCrls(candidate, current)', () => {
     { name: 'a lower number', candidate: key(3n, 0), current: key(4n, 0), want: 'older' },
     { name: 'the same number', candidate: key(4n, 0), current: key(4n, 0), want: 'same' },
     // The number wins over the dates: a CA that re-signs an old CRL with a later date is older.
-    { name: 'a lower number with a later thisUpdate', candidate: key(3n, 2), current: key(4n, 0), want: 'older' },
-    { name: 'a higher number with an earlier thisUpdate', candidate: key(5n, -2), current: key(4n, 0), want: 'newer' },
+    {
+      name: 'a lower number with a later thisUpdate',
+      candidate: key(3n, 2),
+      current: key(4n, 0),
+      want: 'older',
+    },
+    {
+      name: 'a higher number with an earlier thisUpdate',
+      candidate: key(5n, -2),
+      current: key(4n, 0),
+      want: 'newer',
+    },
     { name: 'the same number, other dates', candidate: key(4n, 1), current: key(4n, 0), want: 'same' },
     { name: 'huge numbers', candidate: key(2n ** 150n + 1n, 0), current: key(2n ** 150n, 0), want: 'newer' },
     // Without a number on either side, thisUpdate decides.
-    { name: 'no numbers, later thisUpdate', candidate: key(undefined, 1), current: key(undefined, 0), want: 'newer' },
-    { name: 'no numbers, earlier thisUpdate', candidate: key(undefined, -1), current: key(undefined, 0), want: 'older' },
-    { name: 'no numbers, same thisUpdate', candidate: key(undefined, 0), current: key(undefined, 0), want: 'same' },
-    { name: 'a number only on the candidate', candidate: key(9n, -1), current: key(undefined, 0), want: 'older' },
-    { name: 'a number only on the current', candidate: key(undefined, 1), current: key(9n, 0), want: 'newer' },
+    {
+      name: 'no numbers, later thisUpdate',
+      candidate: key(undefined, 1),
+      current: key(undefined, 0),
+      want: 'newer',
+    },
+    {
+      name: 'no numbers, earlier thisUpdate',
+      candidate: key(undefined, -1),
+      current: key(undefined, 0),
+      want: 'older',
+    },
+    {
+      name: 'no numbers, same thisUpdate',
+      candidate: key(undefined, 0),
+      current: key(undefined, 0),
+      want: 'same',
+    },
+    {
+      name: 'a number only on the candidate',
+      candidate: key(9n, -1),
+      current: key(undefined, 0),
+      want: 'older',
+    },
+    {
+      name: 'a number only on the current',
+      candidate: key(undefined, 1),
+      current: key(9n, 0),
+      want: 'newer',
+    },
   ] as const)('$name: $want', ({ candidate, current, want }) => {
     expect(compareCrls(candidate, current)).toBe(want)
   })
@@ -94,9 +137,16 @@ describe('describeCrl', () => {
 describe('crlDistributionPointUrls', () => {
   it('gives the http and https URLs, in order, without LDAP ones', () => {
     const sub = makeCa('DP Sub CA', ca, {
-      crlDistributionPoints: ['http://crl.example/root.crl', 'ldap://dir.example/cn=root', 'https://crl2.example/r.crl'],
+      crlDistributionPoints: [
+        'http://crl.example/root.crl',
+        'ldap://dir.example/cn=root',
+        'https://crl2.example/r.crl',
+      ],
     })
-    expect(crlDistributionPointUrls(sub.der)).toEqual(['http://crl.example/root.crl', 'https://crl2.example/r.crl'])
+    expect(crlDistributionPointUrls(sub.der)).toEqual([
+      'http://crl.example/root.crl',
+      'https://crl2.example/r.crl',
+    ])
   })
 
   it('gives nothing for a certificate without the extension', () => {
@@ -116,9 +166,24 @@ describe('crlRollbacks: a reload may not replace the CRL in force with an older 
     trustOf([caEntry(ca, crls), caEntry(other, otherCrls)], enabled)
 
   it.each([
-    { name: 'a lower CRL number', before: [crl({ crlNumber: 5n })], after: [crl({ crlNumber: 4n })], refused: true },
-    { name: 'a higher CRL number', before: [crl({ crlNumber: 5n })], after: [crl({ crlNumber: 6n })], refused: false },
-    { name: 'the same CRL', before: [crl({ crlNumber: 5n })], after: [crl({ crlNumber: 5n })], refused: false },
+    {
+      name: 'a lower CRL number',
+      before: [crl({ crlNumber: 5n })],
+      after: [crl({ crlNumber: 4n })],
+      refused: true,
+    },
+    {
+      name: 'a higher CRL number',
+      before: [crl({ crlNumber: 5n })],
+      after: [crl({ crlNumber: 6n })],
+      refused: false,
+    },
+    {
+      name: 'the same CRL',
+      before: [crl({ crlNumber: 5n })],
+      after: [crl({ crlNumber: 5n })],
+      refused: false,
+    },
     {
       name: 'no numbers, an earlier thisUpdate',
       before: [crl({ crlNumber: null, thisUpdateDays: -1 })],
@@ -149,6 +214,29 @@ describe('crlRollbacks: a reload may not replace the CRL in force with an older 
     expect(problems.length > 0).toBe(refused)
   })
 
+  describe('a CA that partitions its CRLs (Issuing Distribution Point): each scope on its own', () => {
+    const part = (scope: 'a' | 'b', crlNumber: number) =>
+      makeCrl(ca, {
+        crlNumber,
+        thisUpdate: at(-1),
+        nextUpdate: at(7),
+        issuingDistributionPoint: `http://crl.example/part-${scope}.crl`,
+      })
+
+    it('refuses one scope going back, though another scope holds a higher number', () => {
+      expect(
+        crlRollbacks(trust([part('a', 5), part('b', 9)]), trust([part('a', 4), part('b', 9)])),
+      ).toHaveLength(1)
+    })
+
+    it('does not compare the numbers of different scopes', () => {
+      expect(crlRollbacks(trust([part('a', 9), part('b', 2)]), trust([part('a', 9), part('b', 3)]))).toEqual(
+        [],
+      )
+      expect(crlRollbacks(trust([part('a', 9)]), trust([part('a', 9), part('b', 1)]))).toEqual([])
+    })
+  })
+
   it('names the CA and both CRL numbers and dates', () => {
     const [problem] = crlRollbacks(trust([crl({ crlNumber: 5n })]), trust([crl({ crlNumber: 4n })]))
     expect(problem).toContain('CN=Order Test CA')
@@ -176,6 +264,8 @@ describe('crlRollbacks: a reload may not replace the CRL in force with an older 
   })
 
   it('leaves turning CRL checking off to the widening guard', () => {
-    expect(crlRollbacks(trust([crl({ crlNumber: 5n })]), trust([crl({ crlNumber: 4n })], [], false))).toEqual([])
+    expect(crlRollbacks(trust([crl({ crlNumber: 5n })]), trust([crl({ crlNumber: 4n })], [], false))).toEqual(
+      [],
+    )
   })
 })
