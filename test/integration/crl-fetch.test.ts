@@ -357,6 +357,10 @@ describe('a failed fetch keeps the last good CRL', () => {
       { maxBytes: 65536 },
     )
     expect(failed).toMatchObject({ kind: 'too_large' })
+    // A declared size is refused before any of the body is read.
+    expect(failed?.detail).toMatch(
+      declare ? /^Content-Length \d+ is over maxBytes 65536$/ : /^the body is over/,
+    )
     // The client hung up: the server could not write the whole body.
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(ended).toBe(false)
@@ -455,6 +459,51 @@ describe('refreshing', () => {
     expect(held(t.refresher)).toEqual([70n])
     expect(await t.fetches({ result: 'failure', kind: 'http_status' })).toBe(1)
     expect(await t.fetches({ result: 'success', kind: 'updated' })).toBe(1)
+  })
+})
+
+describe('compiling with fetched CRLs (extraCrls)', () => {
+  const stranger = makeCa('Removed CA')
+  const strangerCrl = {
+    pem: toPem(
+      makeCrl(stranger, { thisUpdate: new Date(Date.now() - HOUR), nextUpdate: new Date(Date.now() + HOUR) }),
+      'X509 CRL',
+    ),
+    source: 'http://crl.example/removed.crl',
+  }
+  const issuing = { pem: toPem(issuingCrl(5), 'X509 CRL'), source: 'http://crl.example/issuing.crl' }
+
+  it('leaves out, with a warning, a fetched CRL whose CA left tls.clientCa', () => {
+    const config = configWith({ urls: ['http://crl.example/issuing.crl'], cacheDir: '/tmp/unused' })
+    const loaded = loadTlsMaterial(config.tls, new Date(), [issuing, strangerCrl])
+    expect(loaded.issues).toEqual([])
+    expect(loaded.material?.warnings).toContain(
+      'the CRL from http://crl.example/removed.crl is left out: its issuer is not in tls.clientCa',
+    )
+  })
+
+  it('still refuses such a CRL in tls.crl.files', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ehi-crl-files-')), 'removed.crl.pem')
+    cleanups.push(() => rmSync(file, { force: true }))
+    writeFileSync(file, strangerCrl.pem)
+    const config = configWith(
+      {},
+      { files: [f['thredd-root-ca.crl.pem'], f['thredd-issuing-ca.crl.pem'], file] },
+    )
+    expect(loadTlsMaterial(config.tls).issues.map((i) => i.message)).toEqual([
+      expect.stringContaining('is issued by a CA that is not in tls.clientCa'),
+    ])
+  })
+
+  it('names the CA without a CRL when fetching found none, and allows empty tls.crl.files only with fetching', () => {
+    const fetching = configWith({ urls: ['http://crl.example/issuing.crl'] }, { files: [] })
+    expect(loadTlsMaterial(fetching.tls, new Date(), [issuing]).issues.map((i) => i.message)).toEqual([
+      expect.stringMatching(/^no CRL for CA .*Test Thredd Root CA: none in tls.crl.files, and none fetched/),
+    ])
+    const notFetching = configWith({}, { files: [] })
+    expect(loadTlsMaterial(notFetching.tls).issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'tls.crl.files: is empty but tls.crl.enabled is true (and tls.crl.fetch is off)',
+    ])
   })
 })
 
