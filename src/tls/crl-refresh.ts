@@ -114,7 +114,8 @@ export function startCrlRefresher(options: CrlRefresherOptions): CrlRefresher {
   const fetchConfig = () => options.tls().crl.fetch
   const enabled = () => crlFetchEnabled(options.tls().crl)
 
-  function loadCas(): void {
+  /** Reads tls.clientCa; false when some CA could not be loaded (then nothing held is dropped). */
+  function loadCas(): boolean {
     const issues: ConfigIssue[] = []
     cas = loadClientCas(options.tls().clientCa, new Date(now()), issues)
     // The compile step reports these with their fields; the refresher works with what loaded.
@@ -123,9 +124,10 @@ export function startCrlRefresher(options: CrlRefresherOptions): CrlRefresher {
         { event: 'crl_fetch_cas', problems: issues.map((i) => `${i.path}: ${i.message}`) },
         'CRL fetching: some client CAs could not be read',
       )
+    return issues.length === 0
   }
 
-  function syncSources(): void {
+  function syncSources(prune: boolean): void {
     const wanted = enabled()
       ? crlSources(
           fetchConfig(),
@@ -156,6 +158,7 @@ export function startCrlRefresher(options: CrlRefresherOptions): CrlRefresher {
     }
     // A CRL of a CA that left the bundle is not needed; one whose fetching was turned off stays
     // (dropping it could make the next compile fall back to an older file CRL).
+    if (!prune) return
     for (const [key, entry] of held)
       if (!cas.some((ca) => ca.cert.fingerprint256 === entry.fingerprint)) held.delete(key)
   }
@@ -429,7 +432,15 @@ export function startCrlRefresher(options: CrlRefresherOptions): CrlRefresher {
   /** One fetch of a URL, then its next one planned. */
   function run(state: SourceState): Promise<CrlFetchSuccess | CrlFetchFailure> {
     if (state.running) return state.running
-    state.running = fetchOne(state).then((kind) => {
+    const attempt = fetchOne(state).catch((error: unknown) => {
+      // Not expected (every step reports its own failure), but the schedule must go on.
+      logger.error(
+        { event: 'crl_fetch_error', url: state.source.url, error: (error as Error).message },
+        'CRL fetch failed unexpectedly',
+      )
+      return 'network' as const
+    })
+    state.running = attempt.then((kind) => {
       state.running = undefined
       if (!closed && sources.get(state.source.url) === state) {
         const succeeded = kind === 'updated' || kind === 'unchanged'
@@ -466,10 +477,10 @@ export function startCrlRefresher(options: CrlRefresherOptions): CrlRefresher {
   return {
     async initial() {
       if (started || closed) return
-      loadCas()
+      const complete = loadCas()
       // The cache first: it also tells which CA each cached URL serves (the metric's issuer).
       if (enabled()) await loadCache()
-      syncSources()
+      syncSources(complete)
       if (enabled()) await fetchAll()
       started = true
     },
@@ -482,8 +493,7 @@ export function startCrlRefresher(options: CrlRefresherOptions): CrlRefresher {
     },
     reconfigure() {
       if (closed) return
-      loadCas()
-      syncSources()
+      syncSources(loadCas())
     },
     async close() {
       closed = true

@@ -462,6 +462,34 @@ describe('refreshing', () => {
   })
 })
 
+describe('reconfigure() after a reload', () => {
+  it('fetches a URL the reload added at once, and stops fetching one it removed', async () => {
+    const old = path('old.crl')
+    const added = path()
+    server.route(old, (_req, res) => res.writeHead(404).end())
+    server.route(added, serve(issuingCrl(80)))
+    let urls = [server.url(old)]
+    const config = configWith({ urls })
+    const updates: number[] = []
+    refresher = startCrlRefresher({
+      tls: () => ({ ...config.tls, crl: { ...config.tls.crl, fetch: { ...config.tls.crl.fetch, urls } } }),
+      logger: createLogger({ level: 'silent', pretty: false }),
+      onUpdate: () => updates.push(Date.now()),
+      random: () => 0,
+    })
+    await refresher.initial()
+    expect(refresher.current()).toEqual([])
+
+    urls = [server.url(added)]
+    refresher.reconfigure()
+    await until(() => updates.length > 0, 3000)
+    expect(held(refresher)).toEqual([80n])
+    const before = server.requests.filter((r) => r === old).length
+    await refresher.refreshNow()
+    expect(server.requests.filter((r) => r === old).length).toBe(before)
+  })
+})
+
 describe('compiling with fetched CRLs (extraCrls)', () => {
   const stranger = makeCa('Removed CA')
   const strangerCrl = {
