@@ -46,6 +46,8 @@ export default tseslint.config(
       'src/ehi/**/*.ts',
       'src/admin/readiness.ts',
       'src/operate/reload-guard.ts',
+      'src/tls/crl.ts',
+      'src/tls/crl-schedule.ts',
       'src/check/checks.ts',
       'src/check/candidate-trust-check.ts',
       'src/observability/candidate-summary.ts',

@@ -17,6 +17,8 @@ export interface ReadinessInput {
    * (undefined until first read). Reported only: it never makes the gateway unready.
    */
   candidate?: { trust: TrustStore; pins: number; subjectRules: number; counts: CandidateCounts | undefined }
+  /** tls.crl.readinessMarginSeconds in ms: not ready when a CA's current CRL expires within it. */
+  crlMarginMs?: number
   now: number
 }
 
@@ -55,18 +57,35 @@ export function readinessChecks(input: ReadinessInput): Check[] {
   })
 
   if (material.trust.crlEnabled) {
-    const stale = material.trust.cas.filter(
-      (ca) =>
-        !ca.crls.some(
-          (crl) => crl.thisUpdate.getTime() <= now && (!crl.nextUpdate || crl.nextUpdate.getTime() >= now),
-        ),
-    )
+    const current = (ca: (typeof material.trust.cas)[number]) =>
+      ca.crls.filter(
+        (crl) => crl.thisUpdate.getTime() <= now && (!crl.nextUpdate || crl.nextUpdate.getTime() >= now),
+      )
+    const stale = material.trust.cas.filter((ca) => current(ca).length === 0)
+    // The last moment a CA is covered: the latest nextUpdate of its current CRLs.
+    const margin = input.crlMarginMs ?? 0
+    const expiring =
+      margin > 0
+        ? material.trust.cas.flatMap((ca) => {
+            const ends = current(ca).map((crl) => crl.nextUpdate?.getTime() ?? Number.POSITIVE_INFINITY)
+            const end = Math.max(...ends)
+            return ends.length > 0 && end - now < margin ? [{ ca, end }] : []
+          })
+        : []
+    const name = (ca: (typeof material.trust.cas)[number]) => ca.cert.subject.split('\n').join(', ')
+    const problems = [
+      ...(stale.length
+        ? [`no current CRL for: ${stale.map(name).join('; ')} (its clients are refused)`]
+        : []),
+      ...expiring.map(
+        ({ ca, end }) =>
+          `the CRL of ${name(ca)} expires at ${new Date(end).toISOString()}, within the readiness margin of ${Math.round(margin / 1000)} s`,
+      ),
+    ]
     checks.push({
       name: 'crls',
-      ok: stale.length === 0,
-      detail: stale.length
-        ? `no current CRL for: ${stale.map((ca) => ca.cert.subject.split('\n').join(', ')).join('; ')} (its clients are refused)`
-        : `current for all ${material.trust.cas.length} CAs`,
+      ok: problems.length === 0,
+      detail: problems.length ? problems.join('; ') : `current for all ${material.trust.cas.length} CAs`,
     })
   }
 

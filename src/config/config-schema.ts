@@ -126,11 +126,83 @@ export const ConfigSchema = Type.Object(
           {
             enabled: Type.Boolean({
               description:
-                'Check client certificates against CRLs. When on, every CA in tls.clientCa needs a CRL in tls.crl.files, or the gateway does not start.',
+                'Check client certificates against CRLs. When on, every CA in tls.clientCa needs a CRL (from tls.crl.files, or fetched by tls.crl.fetch), or the gateway does not start.',
               default: false,
             }),
-            files: FilePaths('PEM files with the CRLs of the client CAs (one or more CRLs per file).', {
-              default: [],
+            files: FilePaths(
+              'PEM files with the CRLs of the client CAs (one or more CRLs per file). May be empty when tls.crl.fetch fetches them. A reload that would replace the CRL in force for a CA with an older one (lower CRL number, or earlier thisUpdate without numbers) is refused.',
+              { default: [] },
+            ),
+            fetch: Type.Object(
+              {
+                urls: Type.Array(Type.String({ pattern: '^https?://' }), {
+                  description:
+                    "CRL URLs to fetch over HTTP(S), for example Thredd's Issuing CA CRL (its URL is in the CRL Distribution Points of the transport certificate Thredd presents). Each CRL is matched to the CA in tls.clientCa that issued it (name and signature); a CRL from another issuer, with a bad signature, older than the one in force or already expired is refused and the last good one kept. DER or PEM bodies.",
+                  default: [],
+                }),
+                fromDistributionPoints: Type.Boolean({
+                  description:
+                    "Also fetch the http(s) URLs in the CRL Distribution Points of the CA certificates in tls.clientCa. These locate the CRL of the CA above each one (the Issuing CA's certificate names the Root CA's CRL); the Issuing CA's own CRL is named only in the certificates it issues, so list it in urls.",
+                  default: false,
+                }),
+                cacheDir: Type.Optional(
+                  FilePath(
+                    'Folder where the last good fetched CRL of each CA is written (atomically) and read back at start, so a restart without network still starts. Without it a restart needs the network or tls.crl.files. A cache file that fails verification is ignored; a folder that cannot be written is logged and fetching goes on.',
+                  ),
+                ),
+                refreshIntervalSeconds: Type.Integer({
+                  description:
+                    'Fetch every URL at least this often, so revocations arrive before the CRL in force reaches its nextUpdate.',
+                  default: 3600,
+                  minimum: 1,
+                  maximum: 604800,
+                }),
+                refreshMarginSeconds: Type.Integer({
+                  description:
+                    "Fetch this long before the nextUpdate of a CA's CRL in force, and while inside this margin without a newer CRL retry with backoff (retryMinSeconds..retryMaxSeconds). Keep it shorter than the CA's CRL validity.",
+                  default: 43200,
+                  minimum: 0,
+                  maximum: 2592000,
+                }),
+                timeoutMs: Millis(
+                  'A fetch (connect, headers and the whole body) that takes longer is abandoned as a timeout; the last good CRL stays.',
+                  10000,
+                  100,
+                ),
+                maxBytes: Type.Integer({
+                  description:
+                    'Largest CRL accepted; a larger body (by Content-Length or while reading) is abandoned as too_large before it is read whole.',
+                  default: 8388608,
+                  minimum: 1024,
+                  maximum: 67108864,
+                }),
+                retryMinSeconds: Type.Integer({
+                  description:
+                    'First retry delay after a failed fetch; each further failure doubles it up to retryMaxSeconds, with random jitter.',
+                  default: 30,
+                  minimum: 1,
+                  maximum: 86400,
+                }),
+                retryMaxSeconds: Type.Integer({
+                  description: 'Longest retry delay (never longer than refreshIntervalSeconds).',
+                  default: 600,
+                  minimum: 1,
+                  maximum: 86400,
+                }),
+              },
+              {
+                additionalProperties: false,
+                default: {},
+                description:
+                  'Fetch CRLs over HTTP and keep them current (see docs/crl.md). On when urls is not empty or fromDistributionPoints is true. Runs once, in the process that runs the control plane.',
+              },
+            ),
+            readinessMarginSeconds: Type.Integer({
+              description:
+                "/readyz fails when a CA's current CRL reaches its nextUpdate within this many seconds (0: only once it has passed), naming the CA and the time.",
+              default: 0,
+              minimum: 0,
+              maximum: 2592000,
             }),
           },
           { additionalProperties: false, default: {}, description: 'Revocation of client certificates.' },

@@ -12,6 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { TSchema } from 'typebox'
+import type { ExtraCrl } from '../tls/tls-material.ts'
 import { ConfigSchema, FILE_PATH, type GatewayConfig } from './config-schema.ts'
 
 export interface ConfigSnapshot {
@@ -24,13 +25,19 @@ export interface ConfigSnapshot {
    * and kept across reloads, so every worker hashes Token alike.
    */
   readonly generatedTokenKey: string
+  /** CRLs fetched over HTTP (tls.crl.fetch), in addition to the files: the control plane's last good set. */
+  readonly extraCrls: readonly ExtraCrl[]
 }
 
 /** Reads a file of the snapshot; throws like readFileSync (with `code`) when it could not be read. */
 export type FileReader = (file: string) => Buffer
 
 /** Reads every file `config` names from the disk, once. */
-export function takeSnapshot(config: GatewayConfig, previous?: ConfigSnapshot): ConfigSnapshot {
+export function takeSnapshot(
+  config: GatewayConfig,
+  previous?: ConfigSnapshot,
+  extraCrls: readonly ExtraCrl[] = [],
+): ConfigSnapshot {
   const files: Record<string, { data: string } | { error: string }> = {}
   for (const file of namedFiles(config)) {
     try {
@@ -43,6 +50,7 @@ export function takeSnapshot(config: GatewayConfig, previous?: ConfigSnapshot): 
     config,
     files,
     generatedTokenKey: previous?.generatedTokenKey ?? randomBytes(32).toString('base64'),
+    extraCrls,
   }
 }
 

@@ -26,7 +26,13 @@ import type { ParseLimits } from '../ehi/parse-ehi-message.ts'
 import { createCandidateTrust } from '../identity/candidate-trust.ts'
 import { createPeerEvaluator } from '../identity/peer-evaluator.ts'
 import { compilePeerPolicy } from '../identity/peer-policy.ts'
-import { loadClientTrust, loadTlsMaterial, type TlsMaterial, type TrustStore } from '../tls/tls-material.ts'
+import {
+  loadClientTrust,
+  loadTlsMaterial,
+  type ExtraCrl,
+  type TlsMaterial,
+  type TrustStore,
+} from '../tls/tls-material.ts'
 import { compileHostHeaderPolicy, type HostHeaderPolicy } from '../upstream/host-request-headers.ts'
 
 /** EHI settings in the shape the request path reads them, made once per configuration. */
@@ -67,13 +73,17 @@ export interface CandidateMaterial {
   subjectRules: number
 }
 
-/** Reads the files `config` names from the disk, then compiles them (see compileSnapshot). */
+/**
+ * Reads the files `config` names from the disk, then compiles them (see compileSnapshot).
+ * `extraCrls`: CRLs fetched over HTTP (crl-refresh.ts), in addition to tls.crl.files.
+ */
 export function compileRuntime(
   config: GatewayConfig,
   priorIssues: readonly ConfigIssue[] = [],
   now = new Date(),
+  extraCrls: readonly ExtraCrl[] = [],
 ): Runtime {
-  return compileSnapshot(takeSnapshot(config), priorIssues, now)
+  return compileSnapshot(takeSnapshot(config, undefined, extraCrls), priorIssues, now)
 }
 
 /** Compiles a snapshot; reads no file, so every process compiling one snapshot gets one runtime. */
@@ -107,7 +117,7 @@ export function compileSnapshot(
 
   let material: TlsMaterial | undefined
   if (!skip('tls')) {
-    const loaded = loadTlsMaterial(config.tls, now, read)
+    const loaded = loadTlsMaterial(config.tls, now, snapshot.extraCrls, read)
     issues.push(...loaded.issues)
     material = loaded.material
   }
@@ -256,13 +266,18 @@ function compileCandidate(config: GatewayConfig, now: Date, read: FileReader) {
 
 /**
  * Loads the file and environment, reads every file they name, and compiles them; throws one
- * ConfigError naming every issue. `previous` (a reload) keeps its generated Token key.
+ * ConfigError naming every issue. `previous` (a reload) keeps its generated Token key;
+ * `extraCrls` are the CRLs fetched over HTTP (crl-refresh.ts).
  */
-export function loadRuntime(options: LoadOptions = {}, previous?: Runtime): Runtime {
+export function loadRuntime(
+  options: LoadOptions = {},
+  previous?: Runtime,
+  extraCrls: readonly ExtraCrl[] = [],
+): Runtime {
   const loaded = loadConfig(options)
   if (loaded.issues.some((i) => i.path === '(file)')) throw new ConfigError(loaded.issues, loaded.file)
   try {
-    return compileSnapshot(takeSnapshot(loaded.config, previous?.snapshot), loaded.issues)
+    return compileSnapshot(takeSnapshot(loaded.config, previous?.snapshot, extraCrls), loaded.issues)
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(error.issues, loaded.file)
     throw error

@@ -9,6 +9,7 @@
  * admin server sums the data-plane counters of all workers; gauges say how they combine.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { newestCrl } from '../tls/crl.ts'
 import type { TlsMaterial } from '../tls/tls-material.ts'
 
 export const METRIC_PREFIX = 'ehi_gateway_'
@@ -197,6 +198,24 @@ export function createControlMetrics(registry: Registry) {
       labelNames: ['issuer'] as const,
       registers,
     }),
+    crlThisUpdate: new Gauge({
+      name: `${METRIC_PREFIX}crl_this_update_timestamp_seconds`,
+      help: 'thisUpdate (Unix time) of the CRL in force for each client CA (the newest loaded, by CRL number): time() minus it is the age of the revocation data.',
+      labelNames: ['issuer'] as const,
+      registers,
+    }),
+    crlFetches: new Counter({
+      name: `${METRIC_PREFIX}crl_fetches_total`,
+      help: 'CRL fetches over HTTP (tls.crl.fetch), by URL, issuer (the client CA whose CRL the URL serves; empty until known), result (success, failure) and kind: updated or unchanged on success; timeout, network, http_status, too_large, unparsable, unknown_issuer, bad_signature, unsupported, expired, not_yet_valid or older on failure (the last good CRL stays).',
+      labelNames: ['url', 'issuer', 'result', 'kind'] as const,
+      registers,
+    }),
+    crlLastFetchSuccess: new Gauge({
+      name: `${METRIC_PREFIX}crl_fetch_last_success_timestamp_seconds`,
+      help: 'Unix time of the last fetch of each CRL URL that brought a valid CRL (updated or unchanged), by URL and issuer.',
+      labelNames: ['url', 'issuer'] as const,
+      registers,
+    }),
     reloads: new Counter({
       name: `${METRIC_PREFIX}reloads_total`,
       help: 'Reloads of certificates, trust and policy, by result (success, failure). A failure keeps the last good state.',
@@ -269,6 +288,7 @@ export function recordMaterial(control: ControlMetrics, material: TlsMaterial): 
     )
   }
   control.crlNextUpdate.reset()
+  control.crlThisUpdate.reset()
   for (const ca of material.trust.cas) {
     control.certificateExpiry.set(
       { role: 'client_ca', subject: oneLine(ca.cert.subject) },
@@ -277,6 +297,9 @@ export function recordMaterial(control: ControlMetrics, material: TlsMaterial): 
     const next = Math.max(...ca.crls.map((crl) => crl.nextUpdate?.getTime() ?? Number.POSITIVE_INFINITY))
     if (ca.crls.length > 0 && Number.isFinite(next))
       control.crlNextUpdate.set({ issuer: oneLine(ca.cert.subject) }, next / 1000)
+    const inForce = newestCrl(ca.crls)
+    if (inForce)
+      control.crlThisUpdate.set({ issuer: oneLine(ca.cert.subject) }, inForce.thisUpdate.getTime() / 1000)
   }
   control.trustConfig.reset()
   control.trustConfig.set({ hash: material.trustHash }, 1)

@@ -14,19 +14,21 @@ import { ConfigError, type ConfigIssue } from '../config/config-issues.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
 import { namedFiles } from '../config/config-snapshot.ts'
 import type { LoadOptions } from '../config/load-config.ts'
-import { loadRuntime, type Runtime } from '../gateway/compile-runtime.ts'
+import { compileSnapshot, loadRuntime, type Runtime } from '../gateway/compile-runtime.ts'
 import type { Logger } from '../observability/logger.ts'
-import { createControlMetrics, recordMaterial } from '../observability/metrics.ts'
+import { createControlMetrics, recordMaterial, type ControlMetrics } from '../observability/metrics.ts'
+import type { ExtraCrl } from '../tls/tls-material.ts'
 import { startAdminServer, type AdminServer } from '../admin/admin-server.ts'
 import { startHostProbe, type ProbeResult } from '../admin/host-probe.ts'
 import { readinessChecks, type Check } from '../admin/readiness.ts'
 import { readCandidateCounts, type CandidateCounts } from '../observability/candidate-summary.ts'
 import { packageVersion } from '../package-info.ts'
 import { watchFiles, type FileWatcher } from './file-watcher.ts'
-import { restartOnlyChanges, wideningChanges } from './reload-guard.ts'
+import { crlRollbacks, restartOnlyChanges, wideningChanges } from './reload-guard.ts'
 import { resolve } from 'node:path'
 
-export type ReloadTrigger = 'SIGHUP' | 'file' | 'api'
+/** `crl`: a newer CRL was fetched; the active configuration is compiled again with it. */
+export type ReloadTrigger = 'SIGHUP' | 'file' | 'api' | 'crl'
 
 /** How long /readyz waits for the data plane's candidate-trust counts. */
 const CANDIDATE_COUNTS_TIMEOUT_MS = 2000
@@ -62,6 +64,10 @@ export interface ControlPlaneOptions {
   admin?: boolean
   /** Watch the files for changes (reload.watchFiles by default). */
   watch?: boolean
+  /** The control metrics, when made before the control plane (the CRL refresher counts into them). */
+  metrics?: ControlMetrics
+  /** CRLs fetched over HTTP (the CRL refresher's current()), compiled in at every reload. */
+  extraCrls?: () => readonly ExtraCrl[]
 }
 
 export interface ControlPlane {
@@ -77,7 +83,7 @@ export interface ControlPlane {
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { logger } = options
-  const control = createControlMetrics(options.registry)
+  const control = options.metrics ?? createControlMetrics(options.registry)
   let current = options.runtime
   let draining = false
   let probe: ProbeResult | undefined
@@ -152,6 +158,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             },
           }
         : {}),
+      crlMarginMs: current.config.tls.crl.readinessMarginSeconds * 1000,
       now: Date.now(),
     })
     control.ready.set(checks.every((c) => c.ok) ? 1 : 0)
@@ -164,7 +171,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   let again: ReloadTrigger | undefined
   const reload = (trigger: ReloadTrigger): Promise<ReloadResult> => {
     if (running) {
-      again = trigger
+      // A reload from the source compiles the fetched CRLs in too: never let `crl` replace it.
+      if (!(trigger === 'crl' && again && again !== 'crl')) again = trigger
       return running
     }
     running = reloadOnce(trigger).finally(() => {
@@ -188,10 +196,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       )
       return { ok: false, trigger, problems, needsRestart, trustHash: before.material.trustHash }
     }
-    if (!options.source) return fail(['the gateway was started without a configuration file to reload from'])
+    if (!options.source && trigger !== 'crl')
+      return fail(['the gateway was started without a configuration file to reload from'])
+    const extraCrls = options.extraCrls?.() ?? []
     let next: Runtime
     try {
-      next = loadRuntime(options.source, before)
+      // A CRL update keeps the active snapshot (the config and the bytes of its files, as
+      // validated) with the fetched CRLs in place of the old ones.
+      next =
+        trigger === 'crl' || !options.source
+          ? compileSnapshot({ ...before.snapshot, extraCrls })
+          : loadRuntime(options.source, before, extraCrls)
     } catch (error) {
       if (error instanceof ConfigError) return fail(error.issues.map(issueText))
       return fail([(error as Error).message])
@@ -199,13 +214,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const widening = wideningChanges(before.config, next.config)
     if (widening.length)
       return fail(widening.map((w) => `${w}: refused on reload; restart to apply a deliberate removal`))
+    const rollbacks = crlRollbacks(before.material.trust, next.material.trust)
+    if (rollbacks.length) return fail(rollbacks.map((r) => `tls.crl: ${r}`))
     const needsRestart = restartOnlyChanges(before.config, next.config)
     const applied = await options.apply(next)
     if (!applied.ok) return fail(applied.problems, needsRestart)
     current = next
     markLoaded()
     control.reloads.inc({ result: 'success' })
-    watcher?.update(watchedFiles(current.config, options.source.file))
+    if (options.source) watcher?.update(watchedFiles(current.config, options.source.file))
     logger.info(
       {
         event: 'reloaded',

@@ -10,6 +10,8 @@
  * add, change or remove it like any other trust data.
  */
 import { ConfigSchema, type GatewayConfig } from '../config/config-schema.ts'
+import { compareCrls, describeCrl, newestCrl } from '../tls/crl.ts'
+import type { TrustStore } from '../tls/tls-material.ts'
 
 /** One control a reload may not remove: `widens` compares the running and the new config. */
 export interface WideningRule {
@@ -89,6 +91,32 @@ export function wideningChanges(
   rules: readonly WideningRule[] = WIDENING_RULES,
 ): string[] {
   return rules.filter((rule) => rule.widens(before, after)).map((rule) => `${rule.path} ${rule.effect}`)
+}
+
+/**
+ * CAs whose CRL in force (the newest loaded, by CRL number or else thisUpdate) a reload would
+ * replace with an older one. An older CRL, still unexpired, may no longer list a certificate
+ * revoked since: loading it would admit that certificate again, so the reload is refused.
+ * CAs are matched by certificate fingerprint; a CA new to the bundle has nothing to compare.
+ */
+export function crlRollbacks(before: TrustStore, after: TrustStore): string[] {
+  if (!before.crlEnabled || !after.crlEnabled) return []
+  const problems: string[] = []
+  for (const ca of after.cas) {
+    const previous = before.cas.find((b) => b.cert.fingerprint256 === ca.cert.fingerprint256)
+    if (!previous) continue
+    // Each scope (a partitioned CA's CRLs, told apart by their Issuing Distribution Point) is
+    // numbered on its own; nearly every CA has one scope.
+    for (const scope of new Set(ca.crls.map((crl) => crl.scope))) {
+      const was = newestCrl(previous.crls.filter((crl) => crl.scope === scope))
+      const next = newestCrl(ca.crls.filter((crl) => crl.scope === scope))
+      if (!was || !next || compareCrls(next, was) !== 'older') continue
+      problems.push(
+        `the CRL of ${ca.cert.subject.split('\n').join(', ')} would go back from ${describeCrl(was)} to the older ${describeCrl(next)}: an older CRL may not list certificates revoked since; load a CRL at least as new`,
+      )
+    }
+  }
+  return problems
 }
 
 /** Settings a running listener cannot take; a reload keeps the old values and says so. */

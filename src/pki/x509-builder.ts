@@ -87,7 +87,12 @@ export interface CrlSpec {
   thisUpdate: Date
   nextUpdate: Date
   revoked?: RevokedEntry[]
-  crlNumber?: number
+  /** The CRL number extension (default 1); null leaves the extension out (as a v1-style CRL would). */
+  crlNumber?: number | bigint | null
+  /** Adds a delta CRL indicator naming this base CRL number. */
+  deltaOf?: number
+  /** Adds an Issuing Distribution Point naming this URL (a partitioned CRL's scope). */
+  issuingDistributionPoint?: string
   hash?: HashName
 }
 
@@ -227,14 +232,23 @@ export function createCrl(spec: CrlSpec): { der: Buffer; pem: string } {
   if (spec.revoked?.length) {
     fields.push(seq(spec.revoked.map((r) => seq([integerFromBytes(r.serial), time(r.date)]))))
   }
-  const crlExtensions = [
-    extension('2.5.29.20', false, integer(spec.crlNumber ?? 1)),
+  const crlExtensions: Asn1[] = []
+  if (spec.crlNumber !== null)
+    crlExtensions.push(extension('2.5.29.20', false, bigInteger(spec.crlNumber ?? 1)))
+  if (spec.deltaOf !== undefined) crlExtensions.push(extension('2.5.29.27', true, integer(spec.deltaOf)))
+  if (spec.issuingDistributionPoint) {
+    // IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0] { fullName [0] { URI [6] } } }
+    const uri = asn1.create(CONTEXT_SPECIFIC, 6, false, spec.issuingDistributionPoint)
+    const point = asn1.create(CONTEXT_SPECIFIC, 0, true, [asn1.create(CONTEXT_SPECIFIC, 0, true, [uri])])
+    crlExtensions.push(extension('2.5.29.28', true, seq([point])))
+  }
+  crlExtensions.push(
     extension(
       '2.5.29.35',
       false,
       seq([asn1.create(CONTEXT_SPECIFIC, 0, false, issuerInfo.subjectKeyId.toString('binary'))]),
     ),
-  ]
+  )
   fields.push(asn1.create(CONTEXT_SPECIFIC, 0, true, [seq(crlExtensions)]))
   return signed(seq(fields), sigAlg, spec.issuer.key, hash, 'X509 CRL')
 }
@@ -394,6 +408,12 @@ function octets(bytes: Buffer): Asn1 {
 
 function integer(n: number): Asn1 {
   return asn1.create(UNIVERSAL, T.INTEGER, false, asn1.integerToDer(n).getBytes())
+}
+
+/** A non-negative INTEGER of any size (CRL numbers may take up to 20 octets). */
+function bigInteger(n: number | bigint): Asn1 {
+  const hex = BigInt(n).toString(16)
+  return integerFromBytes(Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex'))
 }
 
 function integerFromBytes(bytes: Buffer): Asn1 {

@@ -10,7 +10,16 @@ import type { ConfigIssue } from '../config/config-issues.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
 import type { FileReader } from '../config/config-snapshot.ts'
 import { certificateSubjectDer, parseCrl, verifyCrlSignature, type CrlInfo } from './crl.ts'
+import { crlFetchEnabled, crlFetchIssues } from './crl-schedule.ts'
 import { splitPem, toPem } from './pem.ts'
+
+/** A CRL that comes from elsewhere than tls.crl.files: fetched over HTTP or read from the cache. */
+export interface ExtraCrl {
+  /** PEM text with one "X509 CRL" block. */
+  pem: string
+  /** Where it came from, for messages: its URL, or the cache file. */
+  source: string
+}
 
 export interface CaEntry {
   cert: X509Certificate
@@ -48,10 +57,15 @@ export interface TlsMaterial {
 
 type TlsConfig = GatewayConfig['tls']
 
+/**
+ * `extraCrls` are CRLs fetched over HTTP (crl-refresh.ts), checked like those of tls.crl.files;
+ * one whose issuer is no longer in tls.clientCa is left out with a warning.
+ */
 export function loadTlsMaterial(
   tls: TlsConfig,
   now = new Date(),
-  read: FileReader = (file) => readFileSync(file),
+  extraCrls: readonly ExtraCrl[] = [],
+  read: FileReader = readFromDisk,
 ): { material?: TlsMaterial; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = []
   const warnings: string[] = []
@@ -75,7 +89,13 @@ export function loadTlsMaterial(
     })
   }
 
-  const { trust, crlPems, trustHash } = loadClientTrust(tls, now, issues, warnings, read)
+  const fetchChecks = crlFetchIssues(tls.crl)
+  issues.push(...fetchChecks.issues)
+  warnings.push(...fetchChecks.warnings)
+  const { trust, crlPems, trustHash } = loadClientTrust(tls, now, issues, warnings, read, 'tls', {
+    extra: extraCrls,
+    fetching: crlFetchEnabled(tls.crl),
+  })
   const { cas } = trust
 
   const policy = {
@@ -131,10 +151,11 @@ export function loadClientTrust(
   warnings: string[],
   read: FileReader,
   section = 'tls',
+  fetched: FetchedCrls = NOT_FETCHING,
 ): { trust: TrustStore; crlPems: string[]; trustHash: string } {
   const cas = loadClientCas(config.clientCa, now, issues, read, section)
   const crlPems = config.crl.enabled
-    ? loadCrls(config.crl.files, cas, now, issues, warnings, read, section)
+    ? loadCrls(config.crl.files, cas, now, issues, warnings, read, section, fetched)
     : []
   if (!config.crl.enabled && config.crl.files.length > 0) {
     warnings.push(
@@ -214,11 +235,11 @@ function loadServerPair(
   return { chain: { file: pair.cert, leaf, chain: certs, keyType: String(key.asymmetricKeyType) }, key }
 }
 
-function loadClientCas(
+export function loadClientCas(
   files: readonly string[],
   now: Date,
   issues: ConfigIssue[],
-  read: FileReader,
+  read: FileReader = readFromDisk,
   section = 'tls',
 ): CaEntry[] {
   const cas: CaEntry[] = []
@@ -264,6 +285,13 @@ function loadClientCas(
   return cas
 }
 
+/** CRLs fetched over HTTP (tls.crl.fetch), and whether fetching is on. */
+interface FetchedCrls {
+  extra: readonly ExtraCrl[]
+  fetching: boolean
+}
+const NOT_FETCHING: FetchedCrls = { extra: [], fetching: false }
+
 function loadCrls(
   files: readonly string[],
   cas: CaEntry[],
@@ -272,11 +300,55 @@ function loadCrls(
   warnings: string[],
   read: FileReader,
   section = 'tls',
+  fetched: FetchedCrls = NOT_FETCHING,
 ): string[] {
   const pems: string[] = []
-  if (files.length === 0) {
-    issues.push({ path: `${section}.crl.files`, message: `is empty but ${section}.crl.enabled is true` })
+  if (files.length === 0 && !fetched.fetching) {
+    issues.push({
+      path: `${section}.crl.files`,
+      message:
+        section === 'tls'
+          ? 'is empty but tls.crl.enabled is true (and tls.crl.fetch is off)'
+          : `is empty but ${section}.crl.enabled is true`,
+    })
     return pems
+  }
+  const add = (der: Buffer, path: string, origin: string, fromFetch: boolean) => {
+    const where = `${fromFetch ? 'from' : 'in'} ${origin}`
+    let crl: CrlInfo
+    try {
+      crl = parseCrl(der)
+    } catch (error) {
+      issues.push({ path, message: `a CRL ${where} cannot be parsed: ${(error as Error).message}` })
+      return
+    }
+    const named = cas.filter((ca) => ca.subjectDer.equals(crl.issuerDer))
+    if (named.length === 0) {
+      // A fetched CRL of a CA just removed from tls.clientCa is no error: it is simply not needed.
+      if (fromFetch) warnings.push(`the CRL ${where} is left out: its issuer is not in ${section}.clientCa`)
+      else
+        issues.push({ path, message: `a CRL ${where} is issued by a CA that is not in ${section}.clientCa` })
+      return
+    }
+    // Two CAs may share a name (a re-keyed CA next to the old one): the signature decides.
+    const issuer = named.find((ca) => verifyCrlSignature(crl, ca.cert.publicKey))
+    if (!issuer) {
+      issues.push({
+        path,
+        message: `the CRL of ${subjectLine(named[0]!.cert)} ${where} has an invalid signature`,
+      })
+      return
+    }
+    if (crl.nextUpdate && crl.nextUpdate < now) {
+      const expired = `the CRL of ${subjectLine(issuer.cert)} (${origin}) expired on ${crl.nextUpdate.toISOString()}`
+      warnings.push(
+        section === 'tls'
+          ? `${expired}: its clients are refused with crl_expired until a fresh CRL is loaded`
+          : `${path}: ${expired}: the candidate would refuse its clients with crl_expired`,
+      )
+    }
+    issuer.crls.push(crl)
+    pems.push(toPem(der, 'X509 CRL'))
   }
   files.forEach((file, index) => {
     const path = `${section}.crl.files[${index}]`
@@ -284,47 +356,22 @@ function loadCrls(
     if (text === undefined) return
     const blocks = splitPem(text).filter((b) => b.label === 'X509 CRL')
     if (blocks.length === 0) issues.push({ path, message: `${file} holds no PEM "X509 CRL" block` })
-    for (const block of blocks) {
-      let crl: CrlInfo
-      try {
-        crl = parseCrl(block.der)
-      } catch (error) {
-        issues.push({ path, message: `a CRL in ${file} cannot be parsed: ${(error as Error).message}` })
-        continue
-      }
-      const issuer = cas.find((ca) => ca.subjectDer.equals(crl.issuerDer))
-      if (!issuer) {
-        issues.push({
-          path,
-          message: `a CRL in ${file} is issued by a CA that is not in ${section}.clientCa`,
-        })
-        continue
-      }
-      if (!verifyCrlSignature(crl, issuer.cert.publicKey)) {
-        issues.push({
-          path,
-          message: `the CRL of ${subjectLine(issuer.cert)} in ${file} has an invalid signature`,
-        })
-        continue
-      }
-      if (crl.nextUpdate && crl.nextUpdate < now) {
-        const expired = `the CRL of ${subjectLine(issuer.cert)} (${file}) expired on ${crl.nextUpdate.toISOString()}`
-        warnings.push(
-          section === 'tls'
-            ? `${expired}: its clients are refused with crl_expired until a fresh CRL is loaded`
-            : `${path}: ${expired}: the candidate would refuse its clients with crl_expired`,
-        )
-      }
-      issuer.crls.push(crl)
-      pems.push(toPem(block.der, 'X509 CRL'))
-    }
+    for (const block of blocks) add(block.der, path, file, false)
   })
+  for (const crl of fetched.extra) {
+    const blocks = splitPem(crl.pem).filter((b) => b.label === 'X509 CRL')
+    if (blocks.length === 0)
+      issues.push({ path: `${section}.crl.fetch`, message: `${crl.source} holds no PEM "X509 CRL" block` })
+    for (const block of blocks) add(block.der, `${section}.crl.fetch`, crl.source, true)
+  }
   // OpenSSL with CRL checking refuses every client whose chain has a CA without a CRL.
   for (const ca of cas) {
     if (ca.crls.length === 0) {
       issues.push({
         path: `${section}.crl.files`,
-        message: `no CRL for CA ${subjectLine(ca.cert)}: with CRL checking on, every CA in ${section}.clientCa needs one`,
+        message: fetched.fetching
+          ? `no CRL for CA ${subjectLine(ca.cert)}: none in ${section}.crl.files, and none fetched (${section}.crl.fetch) or in the cache; with CRL checking on, every CA in ${section}.clientCa needs one`
+          : `no CRL for CA ${subjectLine(ca.cert)}: with CRL checking on, every CA in ${section}.clientCa needs one`,
       })
     }
   }
@@ -357,6 +404,8 @@ function checkPolicy(
     })
   }
 }
+
+const readFromDisk: FileReader = (file) => readFileSync(file)
 
 function readText(file: string, path: string, issues: ConfigIssue[], read: FileReader): string | undefined {
   try {

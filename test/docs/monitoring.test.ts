@@ -15,6 +15,7 @@ import { parse, stringify } from 'yaml'
 import { metricCatalog } from '../../src/docs/render-docs.ts'
 import { MESSAGE_CLASSES } from '../../src/ehi/ehi-message.ts'
 import { REASONS } from '../../src/reasons.ts'
+import { CRL_FETCH_FAILURES, CRL_FETCH_SUCCESSES } from '../../src/tls/crl-schedule.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 const dir = join(root, 'deploy', 'monitoring')
@@ -44,6 +45,7 @@ const LABEL_VALUES: Record<string, readonly string[]> = {
   outcome: ['host_answer', 'synthesized', 'refused', 'rejected', 'host_failure'],
   role: ['server', 'client_ca'],
   result: ['success', 'failure'],
+  kind: [...CRL_FETCH_SUCCESSES, ...CRL_FETCH_FAILURES],
 }
 
 interface Known {

@@ -246,11 +246,14 @@ function readSerial(file: string): Buffer {
   return Buffer.from(new X509Certificate(readFileSync(file)).serialNumber, 'hex')
 }
 
-/** Mints a CRL of the test Issuing CA with the given window, written next to the PKI. */
+/**
+ * Mints a CRL of the test Issuing CA with the given window, written next to the PKI. Its CRL
+ * number defaults to the current Unix second (so a later mint is newer); null leaves it out.
+ */
 export function mintIssuingCrl(
   pki: TestPki,
   name: string,
-  window: { thisUpdate: Date; nextUpdate: Date; revokedCerts?: string[] },
+  window: { thisUpdate: Date; nextUpdate: Date; revokedCerts?: string[]; crlNumber?: number | bigint | null },
 ): string {
   const key = createPrivateKey(readFileSync(pki.files['thredd-issuing-ca.key']!))
   const certDer = new X509Certificate(readFileSync(pki.files['thredd-issuing-ca.pem']!)).raw
@@ -262,7 +265,7 @@ export function mintIssuingCrl(
       serial: readSerial(file),
       date: window.thisUpdate,
     })),
-    crlNumber: Math.floor(Date.now() / 1000),
+    crlNumber: window.crlNumber === undefined ? Math.floor(Date.now() / 1000) : window.crlNumber,
   })
   const file = join(pki.dir, name)
   writeFileSync(file, crl.pem)

@@ -92,6 +92,10 @@ export function makeCrl(
     nextUpdate?: Date
     hash?: HashName
     key?: KeyObject
+    /** Default 1; null leaves the CRL number extension out. */
+    crlNumber?: number | bigint | null
+    deltaOf?: number
+    issuingDistributionPoint?: string
   } = {},
 ): Buffer {
   return createCrl({
@@ -100,6 +104,11 @@ export function makeCrl(
     nextUpdate: options.nextUpdate ?? new Date(NOW + 7 * DAY),
     revoked: (options.revoked ?? []).map((serial) => ({ serial, date: new Date(NOW - 2 * DAY) })),
     ...(options.hash ? { hash: options.hash } : {}),
+    ...(options.crlNumber !== undefined ? { crlNumber: options.crlNumber } : {}),
+    ...(options.deltaOf !== undefined ? { deltaOf: options.deltaOf } : {}),
+    ...(options.issuingDistributionPoint
+      ? { issuingDistributionPoint: options.issuingDistributionPoint }
+      : {}),
   }).der
 }
 
