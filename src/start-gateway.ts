@@ -24,6 +24,7 @@ import {
   type ReloadTrigger,
 } from './operate/control-plane.ts'
 import type { Check } from './admin/readiness.ts'
+import type { CrlFetching } from './operate/crl-fetching.ts'
 import { startReferenceHost, type ReferenceHost } from './reference-host/reference-host.ts'
 import { subjectLine } from './tls/tls-material.ts'
 import { createOcspChecker } from './tls/ocsp-checker.ts'
@@ -40,6 +41,8 @@ export interface StartOptions {
   controlPlane?: boolean
   /** Register the default Node.js process metrics (off in tests, which share a process). */
   processMetrics?: boolean
+  /** CRL fetching, started before the runtime was compiled (operate/crl-fetching.ts). */
+  crls?: CrlFetching | undefined
 }
 
 export interface RunningGateway {
@@ -193,13 +196,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   }
 
   let control: ControlPlane | undefined
-  const controlRegistry = (options.controlPlane ?? true) ? new Registry() : undefined
+  const controlRegistry =
+    (options.controlPlane ?? true) ? (options.crls?.registry ?? new Registry()) : undefined
   if (controlRegistry) {
     control = await startControlPlane({
       runtime,
       source: options.source,
       logger,
       registry: controlRegistry,
+      crls: options.crls,
       dataMetrics: () => registry.metrics(),
       contentType: registry.contentType,
       apply: async (next) => {

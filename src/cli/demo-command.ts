@@ -4,20 +4,26 @@
  * commands to try it.
  */
 import { join, relative } from 'node:path'
-import { loadRuntime } from '../gateway/compile-runtime.ts'
+import { loadRuntimeFetchingCrls } from '../operate/crl-fetching.ts'
+import { devCrlFiles, startCrlServer } from '../pki/crl-server.ts'
 import { DEV_PKI_FILES, ensureDevPki } from '../pki/dev-pki.ts'
 import { startGateway, type RunningGateway } from '../start-gateway.ts'
 import { packageRoot } from '../package-info.ts'
 import { installSignalHandlers } from './serve-command.ts'
+
+/** Where config/demo.yaml fetches the dev CRLs from (tls.crl.fetch.urls). */
+const DEMO_CRL_PORT = 9080
 
 export async function demo(): Promise<RunningGateway> {
   const root = packageRoot()
   const certs = join(root, 'certs', 'dev')
   const pki = ensureDevPki(certs)
   const source = { file: join(root, 'config', 'demo.yaml') }
-  const runtime = loadRuntime(source)
-  const gateway = await startGateway({ runtime, source, processMetrics: true })
-  installSignalHandlers(gateway)
+  // Thredd's CRL distribution points, played by a local server the gateway fetches from.
+  const crlServer = await startCrlServer({ files: devCrlFiles(certs), port: DEMO_CRL_PORT })
+  const { runtime, crls } = await loadRuntimeFetchingCrls(source)
+  const gateway = await startGateway({ runtime, source, processMetrics: true, crls })
+  installSignalHandlers(gateway, () => crlServer.close())
   const rel = (file: string) => relative(process.cwd(), join(certs, file)) || '.'
   const fixture = relative(process.cwd(), join(root, 'test', 'fixtures', 'ehi', 'auth.xml'))
   const url = `https://127.0.0.1:${gateway.port}${runtime.config.routes.paths[0]}`
@@ -39,6 +45,9 @@ The TLS view Thredd's go-live check asks for:
 
 Thredd-like traffic, a new TLS connection per message:
   node src/cli/main.ts simulate --target ${url} --cert ${rel(DEV_PKI_FILES.threddClientCert)} --key ${rel(DEV_PKI_FILES.threddClientKey)} --ca ${rel(DEV_PKI_FILES.serverRootCa)} --scenario mixed --rate 50 --duration 10
+
+The dev CRLs are served on http://127.0.0.1:${DEMO_CRL_PORT}/dev/ and fetched by the gateway
+(tls.crl.fetch); see ehi_gateway_crl_fetches_total on /metrics and docs/crl.md.
 
 Edit config/demo.yaml or the files in certs/dev/ and the gateway reloads (or send SIGHUP).
 Ctrl-C drains and stops it.

@@ -6,7 +6,7 @@
 import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import type { LoadOptions } from '../config/load-config.ts'
-import { loadRuntime } from '../gateway/compile-runtime.ts'
+import { loadRuntimeFetchingCrls } from '../operate/crl-fetching.ts'
 import { runPrimary } from '../cluster/primary.ts'
 import { runWorker } from '../cluster/worker.ts'
 import { startGateway, type RunningGateway } from '../start-gateway.ts'
@@ -14,15 +14,18 @@ import { startGateway, type RunningGateway } from '../start-gateway.ts'
 export async function serve(configFile: string | undefined): Promise<void> {
   const source: LoadOptions = { file: configFile }
   if (cluster.isWorker) return runWorker()
-  const runtime = loadRuntime(source)
+  const { runtime, crls } = await loadRuntimeFetchingCrls(source)
   const workers = runtime.config.workers === 0 ? availableParallelism() : runtime.config.workers
-  if (workers > 1) return runPrimary(runtime, source, workers)
-  const gateway = await startGateway({ runtime, source, processMetrics: true })
+  if (workers > 1) return runPrimary(runtime, source, workers, crls)
+  const gateway = await startGateway({ runtime, source, processMetrics: true, crls })
   installSignalHandlers(gateway)
 }
 
-/** SIGTERM/SIGINT drain then exit 0 (a second signal exits at once); SIGHUP reloads. */
-export function installSignalHandlers(gateway: RunningGateway): void {
+/**
+ * SIGTERM/SIGINT drain then exit 0 (a second signal exits at once); SIGHUP reloads. `alsoClose`:
+ * what else the process runs, stopped after the drain (the demo's CRL server).
+ */
+export function installSignalHandlers(gateway: RunningGateway, alsoClose?: () => Promise<void>): void {
   let stopping = false
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -32,16 +35,19 @@ export function installSignalHandlers(gateway: RunningGateway): void {
     }
     stopping = true
     gateway.logger.info({ event: 'stopping', signal }, 'stopping')
-    gateway.drain().then(
-      () => {
-        gateway.logger.flush()
-        process.exitCode = 0
-      },
-      (error: unknown) => {
-        gateway.logger.error({ err: error }, 'error while stopping')
-        process.exitCode = 1
-      },
-    )
+    gateway
+      .drain()
+      .then(() => alsoClose?.())
+      .then(
+        () => {
+          gateway.logger.flush()
+          process.exitCode = 0
+        },
+        (error: unknown) => {
+          gateway.logger.error({ err: error }, 'error while stopping')
+          process.exitCode = 1
+        },
+      )
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)

@@ -14,6 +14,7 @@ import type { LoadOptions } from '../config/load-config.ts'
 import type { Runtime } from '../gateway/compile-runtime.ts'
 import { createLogger } from '../observability/logger.ts'
 import { startControlPlane, type ControlPlane } from '../operate/control-plane.ts'
+import type { CrlFetching } from '../operate/crl-fetching.ts'
 import { isMessage, type ToPrimary, type ToWorker } from './messages.ts'
 
 const RELOAD_TIMEOUT_MS = 10_000
@@ -27,7 +28,12 @@ interface WorkerState {
 
 type Reply = Extract<ToPrimary, { type: 'ehi:prepared' | 'ehi:committed' }>
 
-export async function runPrimary(runtime: Runtime, source: LoadOptions, count: number): Promise<void> {
+export async function runPrimary(
+  runtime: Runtime,
+  source: LoadOptions,
+  count: number,
+  crls?: CrlFetching,
+): Promise<void> {
   const logger = createLogger(runtime.config.log).child({ role: 'primary' })
   const aggregator = new AggregatorRegistry()
   const workers = new Map<Worker, WorkerState>()
@@ -175,7 +181,8 @@ export async function runPrimary(runtime: Runtime, source: LoadOptions, count: n
     runtime,
     source,
     logger,
-    registry: new Registry(),
+    registry: crls?.registry ?? new Registry(),
+    crls,
     dataMetrics: async () => (await aggregator.clusterMetrics()) as string,
     contentType: aggregator.contentType,
     workers: () => ({ up: readyWorkers().length, expected: count }),

@@ -24,6 +24,7 @@ import { readinessChecks, type Check } from '../admin/readiness.ts'
 import { readCandidateCounts, type CandidateCounts } from '../observability/candidate-summary.ts'
 import { packageVersion } from '../package-info.ts'
 import { watchFiles, type FileWatcher } from './file-watcher.ts'
+import type { CrlFetching } from './crl-fetching.ts'
 import { crlRollbacks, restartOnlyChanges, wideningChanges } from './reload-guard.ts'
 import { resolve } from 'node:path'
 
@@ -68,6 +69,12 @@ export interface ControlPlaneOptions {
   metrics?: ControlMetrics
   /** CRLs fetched over HTTP (the CRL refresher's current()), compiled in at every reload. */
   extraCrls?: () => readonly ExtraCrl[]
+  /**
+   * CRL fetching started before the first compile (crl-fetching.ts): the control plane takes it
+   * over (its metrics and CRLs, a `crl` reload on each newer CRL, reconfigured by each reload,
+   * closed with the plane).
+   */
+  crls?: CrlFetching | undefined
 }
 
 export interface ControlPlane {
@@ -83,7 +90,9 @@ export interface ControlPlane {
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { logger } = options
-  const control = options.metrics ?? createControlMetrics(options.registry)
+  const { crls } = options
+  const control = crls?.metrics ?? options.metrics ?? createControlMetrics(options.registry)
+  const fetchedCrls = crls ? () => crls.refresher.current() : options.extraCrls
   let current = options.runtime
   let draining = false
   let probe: ProbeResult | undefined
@@ -198,7 +207,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     }
     if (!options.source && trigger !== 'crl')
       return fail(['the gateway was started without a configuration file to reload from'])
-    const extraCrls = options.extraCrls?.() ?? []
+    const extraCrls = fetchedCrls?.() ?? []
     let next: Runtime
     try {
       // A CRL update keeps the active snapshot (the config and the bytes of its files, as
@@ -223,6 +232,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     markLoaded()
     control.reloads.inc({ result: 'success' })
     if (options.source) watcher?.update(watchedFiles(current.config, options.source.file))
+    // New URLs or CAs are fetched at once; a CRL update changes neither.
+    if (trigger !== 'crl') crls?.refresher.reconfigure()
     logger.info(
       {
         event: 'reloaded',
@@ -269,6 +280,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     })
   }
 
+  crls?.bind({ runtime: () => current, reload })
   return {
     adminPort: admin?.port,
     runtime: () => current,
@@ -285,6 +297,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     async close() {
       watcher?.close()
       hostProbe.stop()
+      await crls?.refresher.close()
       await admin?.close()
     },
   }

@@ -65,6 +65,18 @@ describe('the demo', () => {
     expect(names).toContain('Thredd Dev Issuing CA - G1')
   })
 
+  it('fetched both dev CRLs over HTTP from the demo CRL server', async () => {
+    const metrics = await (await fetch('http://127.0.0.1:9090/metrics')).text()
+    const fetched = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('ehi_gateway_crl_fetches_total{') && l.includes('result="success"'))
+    expect([...new Set(fetched.map((l) => /url="([^"]+)"/.exec(l)?.[1]))].sort()).toEqual([
+      'http://127.0.0.1:9080/dev/thredd-issuing.crl',
+      'http://127.0.0.1:9080/dev/thredd-root.crl',
+    ])
+    expect(fetched.every((l) => Number(l.split(' ').pop()) >= 1)).toBe(true)
+  })
+
   it('prints the commands to try', () => {
     expect(demo.stdout()).toContain('curl -sS --cacert')
   })
