@@ -13,12 +13,12 @@ export const SIMULATION_SCENARIOS: readonly SimulationScenario[] = ['auth', 'mix
  */
 const MIXED_CYCLE: readonly Scenario[] = [
   'auth',
-  'auth',
+  'auth_visa',
   'presentment',
   'auth',
   'advice',
   'auth',
-  'auth',
+  'auth_visa',
   'visa_presentment',
   'auth',
   'reversal',
@@ -27,11 +27,11 @@ const MIXED_CYCLE: readonly Scenario[] = [
   'presentment',
   'auth',
   'advice',
-  'auth',
+  'auth_visa',
   'load',
   'presentment',
   'auth',
-  'advice',
+  'afd_reversal',
 ]
 
 export function scenarioAt(plan: SimulationScenario, index: number): Scenario {
@@ -40,13 +40,17 @@ export function scenarioAt(plan: SimulationScenario, index: number): Scenario {
   return MIXED_CYCLE[index % MIXED_CYCLE.length]!
 }
 
-/** Unique ids per message, so the host can tell messages apart and dedupe nothing by mistake. */
+/**
+ * Unique ids per message, so the host can tell messages apart and dedupe nothing by mistake; trace
+ * ids in the networks' shapes (Visa VIS1-date-15 digits, Mastercard BNET-date-9 characters).
+ */
 export function idsAt(runId: number, index: number, scenario: Scenario): Record<string, string> {
   const n = String(index).padStart(8, '0')
   if (scenario === 'cutoff') return { CutoffID: `${runId}${n}` }
-  return {
-    TXn_ID: `${runId}${n}`,
-    Traceid_Message: `00000000-0000-4000-8000-${String(runId % 1_000_000).padStart(6, '0')}${n.slice(-6)}`,
-    traceid_lifecycle: `00000000-0000-4000-9000-${String(runId % 1_000_000).padStart(6, '0')}${n.slice(-6)}`,
-  }
+  const run = String(runId % 100_000).padStart(5, '0')
+  const trace =
+    scenario === 'auth_visa' || scenario === 'visa_presentment'
+      ? `VIS1-20261127-${run}${n.slice(-8).padStart(10, '0')}`
+      : `BNET-20261127-${(runId % 36).toString(36).toUpperCase()}${n}`
+  return { TXn_ID: `${runId}${n}`, Traceid_Message: trace, traceid_lifecycle: trace }
 }
