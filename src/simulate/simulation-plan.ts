@@ -2,10 +2,11 @@
  * What the simulator sends: the message scenario for each slot of a run and its unique ids.
  * Deterministic, so a run can be repeated. Pure.
  */
-import type { Scenario } from '../ehi/synthetic-messages.ts'
+import { SCENARIOS, type Scenario } from '../ehi/synthetic-messages.ts'
 
-export type SimulationScenario = 'auth' | 'mixed' | 'cutoff'
-export const SIMULATION_SCENARIOS: readonly SimulationScenario[] = ['auth', 'mixed', 'cutoff']
+/** `mixed`, or one message scenario repeated (auth, cutoff, advice, any of SCENARIOS). */
+export type SimulationScenario = 'mixed' | Scenario
+export const SIMULATION_SCENARIOS: readonly SimulationScenario[] = ['mixed', ...SCENARIOS]
 
 /**
  * A plausible day of traffic, in a repeating cycle of 20 messages: mostly authorisations, their
@@ -35,9 +36,7 @@ const MIXED_CYCLE: readonly Scenario[] = [
 ]
 
 export function scenarioAt(plan: SimulationScenario, index: number): Scenario {
-  if (plan === 'auth') return 'auth'
-  if (plan === 'cutoff') return 'cutoff'
-  return MIXED_CYCLE[index % MIXED_CYCLE.length]!
+  return plan === 'mixed' ? MIXED_CYCLE[index % MIXED_CYCLE.length]! : plan
 }
 
 /**

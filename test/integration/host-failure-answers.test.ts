@@ -256,7 +256,7 @@ describe('decision failures by EHI mode', () => {
   // The decline is for a first attempt Thredd has not decided only: a follow-up declined and
   // acknowledged by the gateway would stop Thredd's resends, and a late host approval would
   // never be reversed.
-  it.each([
+  it.each<{ scenario: Scenario; name: string; overrides: Record<string, string> }>([
     { scenario: 'auth_followup', name: "Thredd's follow-up after a timeout (Y, attempt 1)", overrides: {} },
     { scenario: 'auth', name: 'a resend (attempt 2)', overrides: { SendingAttemptCount: '2' } },
     {
@@ -265,18 +265,15 @@ describe('decision failures by EHI mode', () => {
       overrides: { Authorised_by_GPS: 'Y' },
     },
     { scenario: 'token_activation', name: 'a token activation', overrides: {} },
-  ] as const)(
-    'never declines $name: Acknowledgement 0, so Thredd resends it',
-    async ({ scenario, overrides }) => {
-      const res = await send(h, scenario, 'xml', overrides)
-      expect(res.status).toBe(200)
-      expect(answerValues(res)).toEqual({ Acknowledgement: '0' })
-      expect(h.logs.findLast((l) => l.event === 'request')).toMatchObject({
-        ehi: { class: 'advice', mode: 1 },
-        answer: { synthesized: true, Acknowledgement: '0' },
-      })
-    },
-  )
+  ])('never declines $name: Acknowledgement 0, so Thredd resends it', async ({ scenario, overrides }) => {
+    const res = await send(h, scenario, 'xml', overrides)
+    expect(res.status).toBe(200)
+    expect(answerValues(res)).toEqual({ Acknowledgement: '0' })
+    expect(h.logs.findLast((l) => l.event === 'request')).toMatchObject({
+      ehi: { class: 'advice', mode: 1 },
+      answer: { synthesized: true, Acknowledgement: '0' },
+    })
+  })
 
   it.each([
     { product: '9004', mode: 4 },
