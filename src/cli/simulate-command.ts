@@ -20,11 +20,26 @@ export const SIMULATE_USAGE = `  simulate --target URL --cert FILE --key FILE [-
                                the budget; resend unacknowledged messages every 2 minutes
                                (--resends times, same TXn_ID, SendingAttemptCount + 1); after a
                                missed decision, send the follow-up advice of --mode.
-                               --scenario: mixed, or one message repeated (${SIMULATION_SCENARIOS.filter((s) => s !== 'mixed').join(', ')}).
+                               --scenario: mixed, or one message repeated:
+${wrap(SIMULATION_SCENARIOS.filter((s) => s !== 'mixed').join(', '), 31, 100)}
                                --time-scale F: run Thredd's resend schedule F times faster.
                                Exit 1 when a message was never acknowledged, got no HTTP answer
                                or a non-conforming one, or (without --allow-over-budget) an
                                answer came after the budget.`
+
+/** Words of `text` in lines of at most `width` characters, each indented by `indent` spaces. */
+function wrap(text: string, indent: number, width: number): string {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line && indent + line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line ? `${line} ${word}` : word
+  }
+  if (line) lines.push(line)
+  return lines.map((l) => `${' '.repeat(indent)}${l}`).join('\n')
+}
 
 export class UsageError extends Error {}
 

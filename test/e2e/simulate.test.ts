@@ -5,8 +5,13 @@
  * messages with the same TXn_ID and SendingAttemptCount + 1; the follow-up advice of each mode
  * after a missed decision; the exit status.
  */
+import { readFileSync } from 'node:fs'
+import type { IncomingHttpHeaders } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { SIMULATE_OPTIONS, SIMULATE_USAGE } from '../../src/cli/simulate-command.ts'
+import { getTransactionAnswer } from '../../src/ehi/ehi-answers.ts'
 import type { ReceivedMessage } from '../../src/reference-host/reference-host.ts'
 import { runCli } from '../support/cli.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
@@ -143,6 +148,60 @@ describe('simulate: what Thredd sends', () => {
     }
     const traces = new Set(received.map((m) => String(m.headers.traceparent).split('-')[1]))
     expect(traces.size).toBe(5)
+  })
+
+  it('sends those headers itself (straight to an EHI endpoint, no gateway in between)', async () => {
+    const seen: IncomingHttpHeaders[] = []
+    const answer = getTransactionAnswer({ Acknowledgement: '1' }, 'xml')
+    const server = createHttpsServer(
+      {
+        cert: readFileSync(pki.files['server-chain.pem']!),
+        key: readFileSync(pki.files['server.key']!),
+      },
+      (req, res) => {
+        seen.push(req.headers)
+        req.resume()
+        req.on('end', () =>
+          res
+            .writeHead(200, { 'content-type': 'application/xml', 'content-length': answer.length })
+            .end(answer),
+        )
+      },
+    )
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = server.address() as AddressInfo
+      const run = runCli([
+        'simulate',
+        '--target',
+        `https://localhost:${port}/ehi`,
+        '--cert',
+        pki.clients.good.cert,
+        '--key',
+        pki.clients.good.key,
+        '--ca',
+        pki.files['server-root-ca.pem']!,
+        '--scenario',
+        'advice',
+        '--rate',
+        '3',
+        '--duration',
+        '1',
+        '--budget-ms',
+        '5000',
+      ])
+      expect(await run.exited).toBe(0)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+    expect(seen).toHaveLength(3)
+    for (const headers of seen) {
+      expect(headers['content-type']).toBe('application/xml')
+      expect(headers.soapaction).toBe('"http://tempuri.org/IEndpointVersion52/GetTransaction"')
+      expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/)
+      expect(headers['content-length']).toMatch(/^\d+$/)
+    }
   })
 
   it('gives up at the budget and closes: a late answer is a timeout, not an acknowledgement', async () => {

@@ -28,6 +28,9 @@ function carrying(scenario: Scenario, format: 'xml' | 'json', extra: Record<stri
   return buildMessage(scenario, format, { ...SENSITIVE, ...extra })
 }
 
+const withoutUuids = (text: string) =>
+  text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
+
 const everything: string[] = []
 const harnesses: Harness[] = []
 let h: Harness
@@ -159,7 +162,8 @@ describe('redaction on every path', () => {
     expect(written).not.toContain(TOKEN_NUMBER)
     expect(written).not.toContain(SENDER_PAN)
     expect(logs.join('\n')).not.toContain(SENDER_WORD)
-    // Any run of 12 digits or more, anywhere in a log line, is masked.
-    expect(logs.join('\n')).not.toMatch(/[0-9]{12}/)
+    // Any run of 12 digits or more, anywhere in a log line, is masked; request ids (UUIDs, whose
+    // last group is all digits about once in 280) are the gateway's own and kept.
+    expect(withoutUuids(logs.join('\n'))).not.toMatch(/[0-9]{12}/)
   })
 })
