@@ -1,7 +1,11 @@
 /**
- * Checks the host's answer against the shape Thredd expects (ehi-domain.md §3): Thredd treats a
- * non-conforming answer as no answer and resends, so each problem is counted and logged with a
+ * Checks the host's answer against the shape Thredd expects (docs/ehi-handling.md): Thredd treats
+ * a non-conforming answer as no answer and resends, so each problem is counted and logged with a
  * stable code. The answer itself is passed through unchanged by default. Pure.
+ *
+ * Missing numeric elements are a warning, never a problem: Thredd's schema marks them required,
+ * but its processing rules show an answer carrying only Acknowledgement 1 as valid, so such an
+ * answer is conforming (and never replaced); the warning is still counted and logged.
  */
 import { REQUIRED_NUMERIC } from './ehi-answers.ts'
 import type { EhiFormat, MessageClass } from './ehi-message.ts'
@@ -24,9 +28,15 @@ export const ANSWER_PROBLEMS = [
 ] as const
 export type AnswerProblem = (typeof ANSWER_PROBLEMS)[number]
 
+/** Problems that only warn: they never make an answer non-conforming. */
+export const ANSWER_WARNINGS: ReadonlySet<AnswerProblem> = new Set(['missing_numeric'])
+
 export interface AnswerCheck {
   conforming: boolean
+  /** What makes the answer non-conforming (Thredd would treat it as no answer). */
   problems: AnswerProblem[]
+  /** Present only when there are any: shape details Thredd accepts, worth fixing. */
+  warnings?: AnswerProblem[]
   acknowledgement?: string
   responseStatus?: string
   cutOffResult?: string
@@ -67,7 +77,8 @@ export function checkHostAnswer(answer: HostAnswer, format: EhiFormat, cls: Mess
   }
   const result: AnswerCheck = { conforming: true, problems: [] }
   if (cls === 'cutoff') {
-    const value = values.get('Cut_OffResult')
+    // Thredd's JSON Cut_Off is answered {"Acknowledgement":"1"}, the XML one with Cut_OffResult.
+    const value = values.get(format === 'json' ? 'Acknowledgement' : 'Cut_OffResult')
     if (value === undefined) problems.add('missing_cutoff_result')
     else result.cutOffResult = value
   } else {
@@ -89,7 +100,9 @@ export function checkHostAnswer(answer: HostAnswer, format: EhiFormat, cls: Mess
       else if (!NUMBER.test(value.trim())) problems.add('bad_numeric')
     }
   }
-  result.problems = [...problems]
+  result.problems = [...problems].filter((p) => !ANSWER_WARNINGS.has(p))
+  const warnings = [...problems].filter((p) => ANSWER_WARNINGS.has(p))
+  if (warnings.length > 0) result.warnings = warnings
   result.conforming = result.problems.length === 0
   return result
 }

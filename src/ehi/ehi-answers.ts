@@ -1,5 +1,5 @@
 /**
- * EHI answers in the shapes Thredd documents (ehi-domain.md §3): a SOAP 1.1 envelope with
+ * EHI answers in the shapes Thredd documents (docs/ehi-handling.md): a SOAP 1.1 envelope with
  * `GetTransactionResponse xmlns="http://tempuri.org/"` -> `GetTransactionResult`, every
  * minOccurs=1 numeric element present (0 when not applicable), never `null`, no extra
  * namespaces on child elements; or the flat JSON object. Pure.
@@ -72,15 +72,17 @@ export function getTransactionAnswer(answer: GetTransactionAnswer, format: WireF
   )
 }
 
+/** Thredd's JSON Cut_Off is answered with an Acknowledgement, the XML one with Cut_OffResult. */
 export function cutOffAnswer(result: '0' | '1', format: WireFormat): string {
-  if (format === 'json') return JSON.stringify({ Cut_OffResult: result })
+  if (format === 'json') return JSON.stringify({ Acknowledgement: result })
   return envelope(
     `<Cut_OffResponse xmlns="${EHI_NS}"><Cut_OffResult>${result}</Cut_OffResult></Cut_OffResponse>`,
   )
 }
 
+/** The Content-Type Thredd's HTTP message format names (both are UTF-8 by definition). */
 export function contentTypeFor(format: WireFormat): string {
-  return format === 'json' ? 'application/json; charset=utf-8' : 'text/xml; charset=utf-8'
+  return format === 'json' ? 'application/json' : 'application/xml'
 }
 
 function envelope(inner: string): string {

@@ -16,6 +16,18 @@ export const MESSAGE_CLASSES: readonly MessageClass[] = [
   'other',
 ]
 
+/** The acknowledged and not-acknowledged counts a Cut_Off carries (XML names). */
+export const CUT_OFF_COUNTERS = [
+  'Auths_Acknowledged',
+  'Auths_NotAcknowledged',
+  'Financials_Acknowledged',
+  'Financials_NotAcknowledged',
+  'LoadsUnloads_Acknowledged',
+  'LoadsUnloads_NotAcknowledged',
+  'BalanceAdjustExpiry_Acknowledged',
+  'BalanceAdjustExpiry_NotAcknowledged',
+] as const
+
 /** Fields the gateway extracts, logs and may send to the host as headers. */
 export const AUDIT_FIELDS = [
   // identifiers
@@ -43,11 +55,14 @@ export const AUDIT_FIELDS = [
   'MCC_Code',
   'Txn_CCy',
   'Bill_Ccy',
-  // Cut_Off
+  // The processing code: a token activation (33xxxx) needs only an acknowledgement.
+  'Proc_Code',
+  // Cut_Off (the XML names; JSON_CUT_OFF_NAMES maps the JSON ones onto them)
   'CutoffID',
   'CutoffDate',
   'FirstTxn_ID',
   'LastTxn_ID',
+  ...CUT_OFF_COUNTERS,
 ] as const
 
 /**
@@ -89,6 +104,51 @@ export type ExtractedField = AuditField | (typeof HASHED_FIELDS)[number]
 export type EhiFields = Partial<Record<ExtractedField, string>>
 
 export const EXTRACTED_FIELDS: ReadonlySet<string> = new Set<string>([...AUDIT_FIELDS, ...HASHED_FIELDS])
+
+/**
+ * The fields the gateway routes, classifies or picks the mode by. Each may occur once, as a
+ * child of GetTransaction or Cut_Off and nowhere else in the envelope, whatever its namespace:
+ * a host that searches descendants (XPath //MTID, ElementTree iter) would otherwise read another
+ * one than the gateway did. Their values must be printable ASCII, compared after trimming ASCII
+ * whitespace only.
+ */
+export const ROUTING_FIELDS = [
+  'MTID',
+  'Txn_Type',
+  'TXn_ID',
+  'SendingAttemptCount',
+  'Authorised_by_GPS',
+  'Proc_Code',
+  'ProductID',
+  'CutoffID',
+] as const satisfies readonly ExtractedField[]
+export const ROUTING_FIELD_SET: ReadonlySet<string> = new Set<string>(ROUTING_FIELDS)
+
+/**
+ * Thredd's JSON Cut_Off names its fields differently from the XML one (EHI JSON guide, "Cut-Off
+ * Message Example"); the gateway reads them into the XML names, so the audit line, the host
+ * headers and the mode lookup are the same for both formats.
+ */
+export const JSON_CUT_OFF_NAMES: Readonly<Record<string, ExtractedField>> = {
+  CutOffId: 'CutoffID',
+  ProductId: 'ProductID',
+  CutOffDate: 'CutoffDate',
+  FirstTransactionId: 'FirstTxn_ID',
+  LastTransactionId: 'LastTxn_ID',
+  AuthsAcknowledged: 'Auths_Acknowledged',
+  AuthsNotAcknowledged: 'Auths_NotAcknowledged',
+  FinancialsAcknowledged: 'Financials_Acknowledged',
+  FinancialsNotAcknowledged: 'Financials_NotAcknowledged',
+  LoadsUnloadsAcknowledged: 'LoadsUnloads_Acknowledged',
+  LoadsUnloadsNotAcknowledged: 'LoadsUnloads_NotAcknowledged',
+  BalanceAdjustExpiryAcknowledged: 'BalanceAdjustExpiry_Acknowledged',
+  BalanceAdjustExpiryNotAcknowledged: 'BalanceAdjustExpiry_NotAcknowledged',
+}
+
+/** Only ASCII whitespace is trimmed: U+00A0 and friends are part of a value, not padding. */
+export function asciiTrim(value: string): string {
+  return value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '')
+}
 
 export interface EhiMessage {
   format: EhiFormat

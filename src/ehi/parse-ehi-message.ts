@@ -6,15 +6,25 @@
  * `Cut_Off` element in the http://tempuri.org/ namespace, whatever the soapaction header says.
  * Read by a strict namespace-aware tokenizer (xml-tokenizer.ts). DTDs and entity declarations are
  * refused outright (no XXE, no entity expansion). Characters XML 1.0 forbids are tolerated in
- * text only: acquirers put odd bytes in text fields and Thredd passes them on (ehi-domain.md §1).
+ * text only: acquirers put odd bytes in text fields and Thredd passes them on.
  *
  * JSON: a flat object; numbers keep their exact digits (TXn_ID, Token can exceed 2^53), read
- * from the parser's source text. Duplicate keys are refused: the gateway and the host must never
- * disagree on which TXn_ID a message carries.
+ * from the parser's source text. A Cut_Off is an object with a (non-null) CutOffId, Thredd's
+ * JSON name, or CutoffID.
+ *
+ * The gateway and the host must never disagree on which message this is: a routing field
+ * (ROUTING_FIELDS) that occurs twice, anywhere else in the envelope (a SOAP Header, nested in
+ * another element, another namespace, a nested JSON object) or holds anything but printable
+ * ASCII is refused, as are duplicate JSON keys. A refusal detail names only fixed text and the
+ * gateway's own field names, never what the sender wrote: it is logged.
  */
 import type { Reason } from '../reasons.ts'
 import {
+  asciiTrim,
   EXTRACTED_FIELDS,
+  JSON_CUT_OFF_NAMES,
+  ROUTING_FIELD_SET,
+  ROUTING_FIELDS,
   type EhiFields,
   type EhiFormat,
   type EhiMessage,
@@ -49,12 +59,12 @@ export function formatOf(contentType: string | undefined): { format: EhiFormat }
     .find((p) => p.startsWith('charset='))
     ?.slice(8)
     .replace(/"/g, '')
-  if (charset && charset !== 'utf-8' && charset !== 'utf8')
-    return { detail: `charset ${charset} (EHI is UTF-8)` }
+  // The sender's charset and type are never quoted: the detail is logged.
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') return { detail: 'a charset other than UTF-8' }
   if (XML_TYPES.has(type)) return { format: 'xml' }
   if (JSON_TYPES.has(type)) return { format: 'json' }
   return {
-    detail: `Content-Type ${type || '(empty)'} (expected application/xml, text/xml or application/json)`,
+    detail: `${type ? 'a Content-Type other than' : 'an empty Content-Type, expected'} application/xml, text/xml or application/json`,
   }
 }
 
@@ -75,8 +85,19 @@ export function parseEhiMessage(
     const garbled = Object.entries(result.message.fields).find(([, value]) => value?.includes('\uFFFD'))
     if (garbled) return malformed(`${garbled[0]} is not valid UTF-8 text`)
   }
+  if (result.ok) {
+    // A host that trims Unicode whitespace or folds look-alikes must read what the gateway read.
+    for (const name of ROUTING_FIELDS) {
+      const value = result.message.fields[name]
+      if (value !== undefined && !PRINTABLE_ASCII.test(value))
+        return malformed(`${name} holds characters other than printable ASCII`)
+    }
+  }
   return result
 }
+
+/** Printable ASCII, plus the ASCII whitespace that trimming removes. */
+const PRINTABLE_ASCII = /^[\x20-\x7e\t\r\n]*$/
 
 const malformed = (detail: string): ParseResult => ({ ok: false, reason: 'ehi_malformed', detail })
 
@@ -101,13 +122,15 @@ export function parseXml(text: string, limits: ParseLimits, tokenize: Tokenizer 
   let field: string | undefined
   let fieldText = ''
   const fields: Record<string, string> = {}
+  /** Routing field names met anywhere, in any namespace. */
+  const routingSeen = new Set<string>()
 
   const stop = (detail: string): never => {
     throw new Stop(detail)
   }
   const handlers: XmlHandlers = {
     xmlDecl(encoding) {
-      if (encoding && !/^utf-?8$/i.test(encoding)) stop(`declared encoding ${encoding} (EHI is UTF-8)`)
+      if (encoding && !/^utf-?8$/i.test(encoding)) stop('a declared encoding other than UTF-8')
     },
     openTag(local, uri, attributeCount) {
       depth++
@@ -116,6 +139,15 @@ export function parseXml(text: string, limits: ParseLimits, tokenize: Tokenizer 
       if (elements > limits.maxElements) stop(`more than ${limits.maxElements} elements`)
       if (attributeCount > limits.maxAttributes)
         stop(`more than ${limits.maxAttributes} attributes on one element`)
+      // A field is text: an element inside one would be read differently by different parsers.
+      if (field !== undefined) stop(`element ${field} holds an element`)
+      if (ROUTING_FIELD_SET.has(local)) {
+        // Anywhere, in any namespace: a descendant search by name would find every one of them.
+        if (routingSeen.has(local)) stop(`element ${local} appears twice`)
+        routingSeen.add(local)
+        if (depth !== 4 || !root || uri !== EHI_NS)
+          stop(`element ${local} appears outside the ${root ?? 'GetTransaction or Cut_Off'} element`)
+      }
       if (depth === 1) {
         if (local !== 'Envelope' || uri !== SOAP11_NS) stop('the root element is not a SOAP 1.1 Envelope')
       } else if (depth === 2) {
@@ -151,7 +183,7 @@ export function parseXml(text: string, limits: ParseLimits, tokenize: Tokenizer 
     closeTag(local) {
       if (depth === 4 && field !== undefined) {
         if (fields[field] !== undefined) stop(`element ${field} appears twice`)
-        fields[field] = field === 'MTID' ? fieldText.trim() : fieldText
+        fields[field] = field === 'MTID' ? asciiTrim(fieldText) : fieldText
         field = undefined
       } else if (depth === 2 && local === 'Body') {
         inBody = false
@@ -183,22 +215,78 @@ function parseJson(text: string, limits: ParseLimits): ParseResult {
     return malformed('the JSON body is not an object')
   const scan = scanTopLevelKeys(text, limits.maxDepth)
   if (scan.tooDeep) return malformed(`nested deeper than ${limits.maxDepth} levels`)
-  if (scan.duplicate !== undefined)
-    return malformed(`key ${JSON.stringify(scan.duplicate.slice(0, 40))} appears twice`)
+  if (scan.duplicate !== undefined) {
+    // Only a name of the gateway's own is quoted: the key is the sender's.
+    const known = knownName(scan.duplicate)
+    return malformed(known ? `key ${known} appears twice` : 'a key appears twice')
+  }
   if (scan.keys > limits.maxElements) return malformed(`more than ${limits.maxElements} keys`)
 
   const object = value as Record<string, unknown>
-  const fields: Record<string, string> = {}
-  for (const name of EXTRACTED_FIELDS) {
-    const field = object[name]
-    if (field === undefined || field === null) continue
-    if (typeof field === 'object') return malformed(`${name} is not a scalar value`)
-    // A number keeps the digits it was sent with (TXn_ID, Token can exceed 2^53).
-    const text = typeof field === 'number' ? scan.numbers.get(name)! : String(field)
-    fields[name] = name === 'MTID' ? text.trim() : text
+  // Thredd's JSON is flat: a routing field inside a nested value is one a deep search would find.
+  for (const nested of Object.values(object)) {
+    if (nested && typeof nested === 'object') {
+      const hidden = routingKeyInside(nested)
+      if (hidden) return malformed(`key ${hidden} appears inside a nested value`)
+    }
   }
-  const root: EhiRoot = 'CutoffID' in object ? 'Cut_Off' : 'GetTransaction'
+  const fields: Record<string, string> = {}
+  const take = (name: string, key: string): ParseResult | undefined => {
+    const field = object[key]
+    if (field === undefined || field === null) return undefined
+    if (typeof field === 'object') return malformed(`${name} is not a scalar value`)
+    if (fields[name] !== undefined) return malformed(`${name} appears twice (under two names)`)
+    // A number keeps the digits it was sent with (TXn_ID, Token can exceed 2^53).
+    const raw = typeof field === 'number' ? scan.numbers.get(key)! : String(field)
+    fields[name] = name === 'MTID' ? asciiTrim(raw) : raw
+    return undefined
+  }
+  for (const name of EXTRACTED_FIELDS) {
+    const refused = take(name, name)
+    if (refused) return refused
+  }
+  // Only a present, non-null id makes a Cut_Off: a GetTransaction may carry "CutoffID": null.
+  const cutOff = fields.CutoffID !== undefined || (object.CutOffId !== undefined && object.CutOffId !== null)
+  if (cutOff) {
+    for (const [jsonName, name] of Object.entries(JSON_CUT_OFF_NAMES)) {
+      const refused = take(name, jsonName)
+      if (refused) return refused
+    }
+    const getTransaction = (['MTID', 'Txn_Type', 'TXn_ID'] as const).find((n) => fields[n] !== undefined)
+    if (getTransaction) return malformed(`a Cut_Off id and ${getTransaction} in one message`)
+  }
+  const root: EhiRoot = cutOff ? 'Cut_Off' : 'GetTransaction'
   return { ok: true, message: { format: 'json', root, fields: fields as EhiFields } }
+}
+
+/** The gateway's own name for a JSON key, or undefined when the key is not one it reads. */
+function knownName(key: string): string | undefined {
+  if (EXTRACTED_FIELDS.has(key)) return key
+  return Object.hasOwn(JSON_CUT_OFF_NAMES, key) ? key : undefined
+}
+
+const ROUTING_JSON_KEYS: ReadonlySet<string> = new Set([
+  ...ROUTING_FIELDS,
+  ...Object.entries(JSON_CUT_OFF_NAMES)
+    .filter(([, name]) => ROUTING_FIELD_SET.has(name))
+    .map(([key]) => key),
+])
+
+/** The first routing key at any depth inside a nested JSON value (bounded by the depth limit). */
+function routingKeyInside(value: object): string | undefined {
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) {
+      const found = item && typeof item === 'object' ? routingKeyInside(item) : undefined
+      if (found) return found
+    }
+    return undefined
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (ROUTING_JSON_KEYS.has(key)) return key
+    const found = item && typeof item === 'object' ? routingKeyInside(item as object) : undefined
+    if (found) return found
+  }
+  return undefined
 }
 
 /**

@@ -346,7 +346,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       event: 'request',
       requestId: exchange.id,
       method: request.method,
-      path: exchange.path,
+      // The configured route, never a path the client chose (it may hold anything, card data too).
+      path: paths.has(exchange.path) ? exchange.path : '(not a configured route)',
       status: response.headersSent ? response.statusCode : undefined,
       // The client closed the connection before its answer was sent (or while it was).
       clientClosed: response.writableFinished ? undefined : true,

@@ -7,11 +7,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { auditRecord, type EhiAudit } from '../ehi/audit-record.ts'
 import { checkHostAnswer, type AnswerCheck } from '../ehi/check-host-answer.ts'
-import { classifyEhiMessage, modeFor, type EhiMode } from '../ehi/classify-ehi-message.ts'
+import {
+  classifyEhiMessage,
+  modeFor,
+  resendAttempt,
+  threddDecided,
+  type EhiMode,
+} from '../ehi/classify-ehi-message.ts'
 import type { Runtime } from './compile-runtime.ts'
 import { contentTypeFor } from '../ehi/ehi-answers.ts'
 import { ehiHostHeaders } from '../ehi/ehi-host-headers.ts'
-import type { EhiFormat, MessageClass } from '../ehi/ehi-message.ts'
+import { asciiTrim, type EhiFormat, type EhiMessage, type MessageClass } from '../ehi/ehi-message.ts'
 import { remainingDeadlineMs } from '../ehi/deadline.ts'
 import { failureAnswer, type FailurePolicy } from '../ehi/failure-answer.ts'
 import { parseEhiMessage } from '../ehi/parse-ehi-message.ts'
@@ -55,6 +61,8 @@ export interface AnswerAudit {
   Cut_OffResult?: string
   conforming?: boolean
   problems?: string[]
+  /** Shape details Thredd accepts (missing numeric elements): counted and logged, never replaced. */
+  warnings?: string[]
 }
 
 /** One request and its answer, as the route sees them. */
@@ -118,7 +126,7 @@ export function ehiRoute(deps: EhiRouteDeps) {
     const cls = classifyEhiMessage(message, mode)
     record.messageClass = cls
     record.ehi = auditRecord(message, cls, mode, runtime.tokenKey)
-    if (Number(message.fields.SendingAttemptCount ?? 0) > 0) metrics.repeats.inc({ class: cls })
+    countMessage(message, cls, mode)
 
     // Thredd's timer started at its TCP connect: the first message on a connection is counted
     // from accept, later ones on a kept-alive connection from their own arrival.
@@ -156,6 +164,7 @@ export function ehiRoute(deps: EhiRouteDeps) {
     metrics.hostDuration.observe({ class: cls }, record.hostMs / 1000)
     const check = checkHostAnswer(result, message.format, cls)
     record.answer = answerAudit(result.status, false, check)
+    for (const problem of check.warnings ?? []) metrics.hostAnswerWarnings.inc({ class: cls, problem })
     if (!check.conforming) {
       for (const problem of check.problems) metrics.nonConformingAnswers.inc({ class: cls, problem })
       if (replaceNonConforming) {
@@ -165,6 +174,20 @@ export function ehiRoute(deps: EhiRouteDeps) {
     }
     record.outcome = 'host_answer'
     send(exchange, result.status, toClientResponseHeaders(result.headers), result.body)
+  }
+
+  /** Resends by attempt, and the decisions Thredd took itself (the host missed them). */
+  function countMessage(message: EhiMessage, cls: MessageClass, mode: EhiMode): void {
+    const attempt = resendAttempt(message)
+    if (attempt !== undefined) {
+      metrics.repeats.inc({ class: cls })
+      // Bounded: Thredd resends 5 times by default; anything past that is one bucket.
+      metrics.resends.inc({ class: cls, attempt: attempt > 5 ? '6+' : String(attempt) })
+    }
+    if (threddDecided(message, mode)) {
+      const stat = asciiTrim(message.fields.Txn_Stat_Code ?? '')
+      metrics.threddDecided.inc({ class: cls, txn_stat_code: stat === 'A' || stat === 'I' ? stat : 'other' })
+    }
   }
 
   /** The host gave no usable answer: answer as the class allows, never more. */
@@ -192,16 +215,15 @@ export function ehiRoute(deps: EhiRouteDeps) {
       ...(answer.responseStatus !== undefined ? { Responsestatus: answer.responseStatus } : {}),
       ...(answer.cutOffResult !== undefined ? { Cut_OffResult: answer.cutOffResult } : {}),
     }
-    send(
-      exchange,
-      200,
-      {
-        'content-type': contentTypeFor(format),
-        [REASON_HEADER]: reason,
-        'x-ehi-gateway-synthesized': 'true',
-      },
-      answer.body,
-    )
+    const headers: Record<string, string> = {
+      'content-type': contentTypeFor(format),
+      [REASON_HEADER]: reason,
+      'x-ehi-gateway-synthesized': 'true',
+    }
+    // Thredd's HTTP message format makes soapaction mandatory on an XML answer: the request's.
+    const soapaction = exchange.request.headers.soapaction
+    if (format === 'xml' && typeof soapaction === 'string') headers.soapaction = soapaction
+    send(exchange, 200, headers, answer.body)
   }
 }
 
@@ -211,6 +233,7 @@ function answerAudit(status: number, synthesized: boolean, check: AnswerCheck): 
   if (check.responseStatus !== undefined) audit.Responsestatus = check.responseStatus
   if (check.cutOffResult !== undefined) audit.Cut_OffResult = check.cutOffResult
   if (!check.conforming) audit.problems = check.problems
+  if (check.warnings) audit.warnings = check.warnings
   return audit
 }
 

@@ -109,9 +109,27 @@ export function createMetrics(registry: Registry) {
       labelNames: ['class'] as const,
       registers,
     }),
+    resends: new Counter({
+      name: `${METRIC_PREFIX}resends_total`,
+      help: 'EHI messages Thredd marked as resends, by class and attempt (SendingAttemptCount 1 to 5, and 6+): Thredd resends every 2 minutes, 5 times by default, a message it got no Acknowledgement 1 for.',
+      labelNames: ['class', 'attempt'] as const,
+      registers,
+    }),
+    threddDecided: new Counter({
+      name: `${METRIC_PREFIX}thredd_decided_total`,
+      help: "EHI messages in which Thredd reports a decision it took itself (Authorised_by_GPS=Y) for a product whose host decides (modes 1, 2, 4): the follow-up after the host missed a decision (no answer in time, or one Thredd could not read), a stand-in (STIP) decision, or a decline by Thredd's own checks. Token activations and mode 2's first attempt are not counted. By class (an authorisation's follow-up is an advice) and Txn_Stat_Code (A approved, I declined, other).",
+      labelNames: ['class', 'txn_stat_code'] as const,
+      registers,
+    }),
     nonConformingAnswers: new Counter({
       name: `${METRIC_PREFIX}host_answers_nonconforming_total`,
       help: 'Host answers without the shape Thredd expects (Thredd treats them as no answer), by class and problem.',
+      labelNames: ['class', 'problem'] as const,
+      registers,
+    }),
+    hostAnswerWarnings: new Counter({
+      name: `${METRIC_PREFIX}host_answer_warnings_total`,
+      help: 'Host answers Thredd accepts but that differ from its schema (missing_numeric: an XML answer without the minOccurs=1 numeric elements), by class and problem. Never replaced, never counted as non-conforming.',
       labelNames: ['class', 'problem'] as const,
       registers,
     }),

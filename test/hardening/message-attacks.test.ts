@@ -90,6 +90,19 @@ describe('XML', () => {
       XML.replace('</s:Body>', '</s:Body><s:Body><Cut_Off xmlns="http://tempuri.org/"/></s:Body>'),
     ],
     ['duplicate routing field (two TXn_ID)', inGetTransaction('<TXn_ID>1</TXn_ID>')],
+    // A host searching descendants (XPath //MTID, ElementTree) would read these; the gateway
+    // would not: refused whatever the namespace or place.
+    [
+      'a second MTID in the SOAP Header',
+      XML.replace('<s:Body>', '<s:Header><MTID xmlns="http://tempuri.org/">0400</MTID></s:Header><s:Body>'),
+    ],
+    ['a second TXn_ID nested in another element', inGetTransaction('<Extra><TXn_ID>1</TXn_ID></Extra>')],
+    [
+      'a second MTID in another namespace (x:MTID)',
+      inGetTransaction('<x:MTID xmlns:x="urn:x">0400</x:MTID>'),
+    ],
+    ['a second Txn_Type in no namespace (xmlns="")', inGetTransaction('<Txn_Type xmlns="">D</Txn_Type>')],
+    ['a no-break space before MTID', XML.replace('<MTID>0100</MTID>', '<MTID>\u00a00100</MTID>')],
   ]
   it.each(cases)('%s', async (name, body) =>
     hardeningCase('message', `XML: ${name}`, MALFORMED, (c) => expectMalformed(c, body, 'text/xml'))(),
@@ -139,6 +152,8 @@ describe('JSON', () => {
     ['duplicate key (MTID twice, different values)', JSON_BODY.replace('{', '{"MTID":"0420",')],
     ['duplicate key spelled with an escape (M\\u0054ID)', JSON_BODY.replace('{', '{"M\\u0054ID":"0420",')],
     ['a top-level array', `[${JSON_BODY}]`],
+    ['a routing key inside a nested object', JSON_BODY.replace('{', '{"Extra":{"MTID":"0400"},')],
+    ['a Cut_Off id beside a GetTransaction (which is it?)', JSON_BODY.replace('{', '{"CutOffId":1,')],
     [
       'a routing field that is an object',
       JSON_BODY.replace('{', '{"Txn_Type":{"$ne":null},').replace('"Txn_Type":"A",', ''),
@@ -155,7 +170,7 @@ describe('JSON', () => {
     hardeningCase(
       'message',
       'JSON: numbers past 2^53 (TXn_ID 21 digits, Token 2^53+1, Matching_Txn_ID 16 digits)',
-      '200, forwarded byte for byte; x-ehi-txn-id and the audit line carry the exact digits',
+      '200, forwarded byte for byte; x-ehi-txn-id carries the exact digits; the audit line never a run of 12+ digits in clear',
       async (c) => {
         const body = buildMessage('auth', 'json', {
           TXn_ID: '123456789012345678901',
@@ -178,7 +193,14 @@ describe('JSON', () => {
         expect(res.status).toBe(200)
         expect(got?.body.toString()).toBe(body)
         expect(got?.headers['x-ehi-txn-id']).toBe('123456789012345678901')
-        expect(line.ehi?.fields?.TXn_ID).toBe('123456789012345678901')
+        // 21 digits is past TXn_ID's documented 19 (2^63-1): masked; and no log line holds a
+        // run of 12+ digits in clear.
+        expect(line.ehi?.fields?.TXn_ID).toBe('[masked: not in the documented format]')
+        const logs = JSON.stringify(h.logs).replace(
+          /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g,
+          '<request id>',
+        )
+        expect(logs).not.toMatch(/[0-9]{12}/)
       },
     ),
   )

@@ -100,6 +100,9 @@ function simulate(
     reuseConnections,
     budgetMs: BUDGET_MS,
     timeoutMs: CLIENT_TIMEOUT_MS,
+    // A load generator here: every failure counts once, nothing is resent or followed up.
+    resendTimes: 0,
+    followUps: false,
   })
 }
 
@@ -107,7 +110,7 @@ function simulate(
 function failures(report: SimulationReport): number {
   let failed = report.skipped
   for (const counts of Object.values(report.byClass)) {
-    failed += counts.errors + counts.non2xx + counts.ack0 + counts.nonConforming
+    failed += counts.errors + counts.timeouts + counts.non2xx + counts.ack0 + counts.nonConforming
   }
   return failed
 }

@@ -22,15 +22,25 @@ beforeAll(async () => {
 })
 afterAll(() => h.close())
 
+const DECIDED = [/Responsestatus"?[>:]"?00/, /Acknowledgement"?[>:]"?1/]
+const ACKNOWLEDGED = [/Acknowledgement"?[>:]"?1/]
+/** The default product mode is 1. */
 const EXPECTED: Record<Scenario, { cls: string; answer: RegExp[] }> = {
-  auth: { cls: 'decision', answer: [/Responsestatus"?[>:]"?00/, /Acknowledgement"?[>:]"?1/] },
-  auth_sms: { cls: 'decision', answer: [/Responsestatus"?[>:]"?00/, /Acknowledgement"?[>:]"?1/] },
-  reversal: { cls: 'reversal', answer: [/Responsestatus"?[>:]"?00/, /Acknowledgement"?[>:]"?1/] },
-  advice: { cls: 'advice', answer: [/Acknowledgement"?[>:]"?1/] },
-  presentment: { cls: 'financial', answer: [/Acknowledgement"?[>:]"?1/] },
-  visa_presentment: { cls: 'financial', answer: [/Acknowledgement"?[>:]"?1/] },
-  load: { cls: 'other', answer: [/Acknowledgement"?[>:]"?1/] },
-  cutoff: { cls: 'cutoff', answer: [/Cut_OffResult"?[>:]"?1/] },
+  auth: { cls: 'decision', answer: DECIDED },
+  auth_visa: { cls: 'decision', answer: DECIDED },
+  auth_sms: { cls: 'decision', answer: DECIDED },
+  auth_followup: { cls: 'advice', answer: ACKNOWLEDGED },
+  stip_advice: { cls: 'advice', answer: ACKNOWLEDGED },
+  token_activation: { cls: 'advice', answer: ACKNOWLEDGED },
+  reversal: { cls: 'reversal', answer: DECIDED },
+  afd_reversal: { cls: 'reversal', answer: DECIDED },
+  advice: { cls: 'advice', answer: ACKNOWLEDGED },
+  presentment: { cls: 'financial', answer: ACKNOWLEDGED },
+  visa_presentment: { cls: 'financial', answer: ACKNOWLEDGED },
+  load: { cls: 'other', answer: ACKNOWLEDGED },
+  balance_adjustment: { cls: 'other', answer: ACKNOWLEDGED },
+  // XML: Cut_OffResult 1; JSON: {"Acknowledgement":"1"}.
+  cutoff: { cls: 'cutoff', answer: [/(Cut_OffResult>|"Acknowledgement":")1/] },
 }
 
 const cases = SCENARIOS.flatMap((scenario) =>
@@ -65,8 +75,8 @@ describe('every class, both formats, through the gateway', () => {
     const ehi = line.ehi as { fields: Record<string, string>; tokenHmac?: string }
     if (scenario === 'cutoff') expect(ehi.fields.CutoffID).toBe('7000000001')
     else {
-      // Lossless: 2^53 + 1 keeps its last digit in both formats.
-      expect(ehi.fields.TXn_ID).toBe('9007199254740993')
+      // Lossless to the host (header above); in the log, a run of 12+ digits keeps its last 4 only.
+      expect(ehi.fields.TXn_ID).toBe('************0993')
       expect(ehi.fields).toHaveProperty('Txn_Type')
       expect(ehi.tokenHmac).toMatch(/^[A-Za-z0-9_-]{22}$/)
     }
@@ -99,10 +109,56 @@ describe('every class, both formats, through the gateway', () => {
     expect(line.ehi).toMatchObject({ class: 'advice', mode: 3 })
   })
 
-  it('counts repeats (SendingAttemptCount above 0)', async () => {
+  it('counts repeats (SendingAttemptCount above 0), and resends by attempt', async () => {
     const before = await h.counter('ehi_gateway_repeats_total', { class: 'advice' })
-    await post(pki, h.port, { client: pki.clients.good, body: buildMessage('advice', 'xml') })
-    expect(await h.counter('ehi_gateway_repeats_total', { class: 'advice' })).toBe(before + 1)
+    const resend = (attempt: string) => h.counter('ehi_gateway_resends_total', { class: 'advice', attempt })
+    const [second, sixth] = [await resend('2'), await resend('6+')]
+    const send = (SendingAttemptCount: string) =>
+      post(pki, h.port, {
+        client: pki.clients.good,
+        body: buildMessage('advice', 'xml', { SendingAttemptCount }),
+      })
+    await send('2')
+    await send('9')
+    await send('0')
+    expect(await h.counter('ehi_gateway_repeats_total', { class: 'advice' })).toBe(before + 2)
+    expect(await resend('2')).toBe(second + 1)
+    // Bounded: any attempt past Thredd's 5 resends is one label value.
+    expect(await resend('6+')).toBe(sixth + 1)
+    expect(await resend('9')).toBe(0)
+  })
+
+  it('counts the follow-ups in which Thredd decided itself, by Txn_Stat_Code', async () => {
+    const decided = (txn_stat_code: string) =>
+      h.counter('ehi_gateway_thredd_decided_total', { class: 'advice', txn_stat_code })
+    const [declined, approved] = [await decided('I'), await decided('A')]
+    for (const scenario of ['auth_followup', 'stip_advice', 'token_activation', 'auth'] as const)
+      await post(pki, h.port, { client: pki.clients.good, body: buildMessage(scenario, 'xml') })
+    // The mode-1 follow-up (declined) and the STIP approval; not the token activation, not a request.
+    expect(await decided('I')).toBe(declined + 1)
+    expect(await decided('A')).toBe(approved + 1)
+  })
+
+  it("answers a JSON Cut_Off with Thredd's JSON names, logging its counters", async () => {
+    const body =
+      '{"CutOffId":38077,"ProductId":9001,"CutOffDate":"2026-11-29 13:00:01.837","FirstTransactionId":4000000001,"LastTransactionId":4000000002,"AuthsAcknowledged":1,"AuthsNotAcknowledged":1,"FinancialsAcknowledged":0,"FinancialsNotAcknowledged":0,"LoadsUnloadsAcknowledged":0,"LoadsUnloadsNotAcknowledged":0,"BalanceAdjustExpiryAcknowledged":0,"BalanceAdjustExpiryNotAcknowledged":0}'
+    const before = h.host.received.length
+    const res = await post(pki, h.port, {
+      client: pki.clients.good,
+      body,
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(res.status).toBe(200)
+    expect(res.body.toString()).toBe('{"Acknowledgement":"1"}')
+    expect(h.host.received[before]!.headers).toMatchObject({
+      'x-ehi-class': 'cutoff',
+      'x-ehi-cutoff-id': '38077',
+    })
+    const line = h.logs.findLast((l) => l.event === 'request')!
+    expect(line).toMatchObject({
+      ehi: { class: 'cutoff', root: 'Cut_Off', fields: { CutoffID: '38077', Auths_NotAcknowledged: '1' } },
+      answer: { conforming: true, Cut_OffResult: '1' },
+    })
   })
 
   it('counts requests by class and outcome', async () => {

@@ -20,10 +20,16 @@ const SENSITIVE: Record<string, string> = Object.fromEntries(
 )
 // Token is numeric in real messages; the marker must survive the JSON number path too.
 const TOKEN_NUMBER = '987654321012345678'
+/** A card-number-shaped and a word-shaped string the sender puts where the gateway logs. */
+const SENDER_PAN = '5372999988887777'
+const SENDER_WORD = 'ZQXsenderchosen4711'
 
 function carrying(scenario: Scenario, format: 'xml' | 'json', extra: Record<string, string> = {}) {
   return buildMessage(scenario, format, { ...SENSITIVE, ...extra })
 }
+
+const withoutUuids = (text: string) =>
+  text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
 
 const everything: string[] = []
 const harnesses: Harness[] = []
@@ -99,6 +105,46 @@ describe('redaction on every path', () => {
     await send(down, carrying('auth', 'json'), 'json')
   })
 
+  /**
+   * Strings a sender chose are never logged as sent: the request path, a duplicate key's name,
+   * the Content-Type's charset and type, a card number placed in a logged field, the declared
+   * XML encoding. Each carries SENDER_PAN or SENDER_WORD.
+   */
+  it('strings the sender chose: path, duplicate key, charset, out-of-format fields', async () => {
+    const json = buildMessage('auth', 'json')
+    const xml = buildMessage('auth', 'xml')
+    const cases: { body: string; type: string; path?: string }[] = [
+      { body: xml, type: 'application/xml', path: `/ehi/${SENDER_PAN}` },
+      { body: xml, type: 'application/xml', path: `/ehi/${SENDER_WORD}` },
+      { body: json.replace('{', `{"${SENDER_WORD}":1,"${SENDER_WORD}":2,`), type: 'application/json' },
+      { body: json.replace('{', `{"${SENDER_PAN}":1,"${SENDER_PAN}":2,`), type: 'application/json' },
+      { body: xml, type: `application/xml; charset=${SENDER_WORD}` },
+      { body: xml, type: `application/${SENDER_WORD}` },
+      { body: xml.replace('encoding="utf-8"', `encoding="${SENDER_WORD}"`), type: 'application/xml' },
+      // Accepted and forwarded, but the out-of-format values are logged masked.
+      { body: buildMessage('advice', 'xml', { MTID: SENDER_PAN }), type: 'application/xml' },
+      { body: buildMessage('advice', 'xml', { Resp_Code_DE39: SENDER_WORD }), type: 'application/xml' },
+      {
+        body: buildMessage('advice', 'xml', { Traceid_Message: `VIS1-X-${SENDER_PAN}` }),
+        type: 'application/xml',
+      },
+    ]
+    for (const { body, type, path } of cases) {
+      const res = await post(pki, h.port, {
+        client: pki.clients.good,
+        body,
+        headers: { 'content-type': type },
+        ...(path ? { path } : {}),
+      })
+      if (res.headers['x-ehi-gateway-reason']) everything.push(res.body.toString())
+    }
+    const lines = h.logs.map((line) => JSON.stringify(line)).join('\n')
+    expect(lines).toContain('"path":"(not a configured route)"')
+    expect(lines).toContain('[masked: not in the documented format]')
+    // The masked PAN keeps its last four digits only.
+    expect(lines).toContain(`************${SENDER_PAN.slice(-4)}`)
+  })
+
   it('leaves no sensitive value, and no Token in clear, in any log line, answer or metric', async () => {
     const logs = harnesses.flatMap((harness) => harness.logs.map((line) => JSON.stringify(line)))
     const metrics = await Promise.all(harnesses.map((harness) => harness.gateway.registry.metrics()))
@@ -114,5 +160,10 @@ describe('redaction on every path', () => {
       expect(written, `${field} leaked`).not.toContain(value)
     }
     expect(written).not.toContain(TOKEN_NUMBER)
+    expect(written).not.toContain(SENDER_PAN)
+    expect(logs.join('\n')).not.toContain(SENDER_WORD)
+    // Any run of 12 digits or more, anywhere in a log line, is masked; request ids (UUIDs, whose
+    // last group is all digits about once in 280) are the gateway's own and kept.
+    expect(withoutUuids(logs.join('\n'))).not.toMatch(/[0-9]{12}/)
   })
 })

@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { auditRecord, tokenHasher, tokenHmac } from '../../../src/ehi/audit-record.ts'
+import { auditRecord, FIELD_SHAPES, MASKED, tokenHasher, tokenHmac } from '../../../src/ehi/audit-record.ts'
 import {
   AUDIT_FIELDS,
   SENSITIVE_FIELDS,
@@ -13,7 +13,7 @@ import {
   type EhiMessage,
 } from '../../../src/ehi/ehi-message.ts'
 import { parseEhiMessage } from '../../../src/ehi/parse-ehi-message.ts'
-import { buildMessage, type Scenario } from '../../../src/ehi/synthetic-messages.ts'
+import { buildMessage, SCENARIOS, type Scenario } from '../../../src/ehi/synthetic-messages.ts'
 
 const LIMITS = { maxDepth: 16, maxElements: 2000, maxAttributes: 8 }
 const KEY = Buffer.from('audit-test-key-0123456789abcdef')
@@ -107,8 +107,8 @@ describe('auditRecord: content', () => {
         Txn_Type: 'A',
         TXn_ID: '4000000001',
         SendingAttemptCount: '0',
-        traceid_lifecycle: '00000000-0000-4000-8000-000000000001',
-        Traceid_Message: '00000000-0000-4000-8000-000000000002',
+        traceid_lifecycle: 'BNET-20261127-MCS000001',
+        Traceid_Message: 'BNET-20261127-MCS000001',
         ProductID: '9001',
         InstCode: 'SYN',
         SubBIN: '99999901',
@@ -117,21 +117,33 @@ describe('auditRecord: content', () => {
         Txn_Stat_Code: 'A',
         Status_Code: '00',
         Resp_Code_DE39: '00',
+        Response_Source_Why: '0',
+        Message_Why: '0',
         MCC_Code: '5411',
         Txn_CCy: '826',
         Bill_Ccy: '826',
+        Proc_Code: '000000',
       },
     })
   })
 
   it('gives the Cut_Off identifiers and no token HMAC for a Cut_Off', () => {
     const record = auditRecord(parsed('cutoff', 'json', {}), 'cutoff', 1, HASH)
+    // Thredd's JSON names, logged under the XML names, with every counter.
     expect(record.fields).toEqual({
       CutoffID: '7000000001',
       ProductID: '9001',
-      CutoffDate: '2026-11-27',
+      CutoffDate: '2026-11-27 13:00:01.837',
       FirstTxn_ID: '4000000001',
       LastTxn_ID: '4000009999',
+      Auths_Acknowledged: '9876',
+      Auths_NotAcknowledged: '0',
+      Financials_Acknowledged: '4321',
+      Financials_NotAcknowledged: '2',
+      LoadsUnloads_Acknowledged: '12',
+      LoadsUnloads_NotAcknowledged: '0',
+      BalanceAdjustExpiry_Acknowledged: '3',
+      BalanceAdjustExpiry_NotAcknowledged: '0',
     })
     expect(record).not.toHaveProperty('tokenHmac')
   })
@@ -143,20 +155,62 @@ describe('auditRecord: content', () => {
   })
 
   it.each([
-    { name: 'a value of 64 characters is kept', length: 64, logged: 'a'.repeat(64) },
     {
-      name: 'a value of 65 characters is truncated to 64 and marked',
-      length: 65,
-      logged: `${'a'.repeat(64)}...`,
+      name: 'a Thredd trace id (Visa)',
+      value: 'VIS1-20221219-002353117950020',
+      logged: 'VIS1-20221219-002353117950020',
     },
-    { name: 'a huge value is truncated to 64 and marked', length: 100_000, logged: `${'a'.repeat(64)}...` },
-  ])('$name', ({ length, logged }) => {
-    const message: EhiMessage = {
-      format: 'xml',
-      root: 'GetTransaction',
-      fields: { Traceid_Message: 'a'.repeat(length) },
-    }
+    {
+      name: 'a Thredd trace id (Mastercard, with a space)',
+      value: 'BNET-20220622-MC 003852',
+      logged: 'BNET-20220622-MC 003852',
+    },
+    { name: 'a value of 64 characters', value: `A${'a'.repeat(63)}`, logged: `A${'a'.repeat(63)}` },
+    { name: 'a value of 65 characters', value: `A${'a'.repeat(64)}`, logged: MASKED },
+    { name: 'a huge value', value: 'a'.repeat(100_000), logged: MASKED },
+    { name: 'free text', value: 'Dear host, <script>', logged: MASKED },
+  ])('logs $name as $logged', ({ value, logged }) => {
+    const message: EhiMessage = { format: 'xml', root: 'GetTransaction', fields: { Traceid_Message: value } }
     expect(auditRecord(message, 'other', 1, HASH).fields.Traceid_Message).toBe(logged)
+  })
+})
+
+describe('auditRecord: a value out of its documented format is masked', () => {
+  const PAN = '5372999988887777'
+  it.each([
+    { field: 'MTID', value: PAN },
+    { field: 'MTID', value: '01 00' },
+    { field: 'Txn_Type', value: 'AA' },
+    { field: 'TXn_ID', value: '12ab' },
+    { field: 'SendingAttemptCount', value: '-1' },
+    { field: 'Authorised_by_GPS', value: 'yes' },
+    { field: 'ProductID', value: 'constructor' },
+    { field: 'MCC_Code', value: PAN },
+    { field: 'Txn_CCy', value: 'GBP' },
+    { field: 'Proc_Code', value: '33' },
+    { field: 'InstCode', value: 'A B' },
+    { field: 'Resp_Code_DE39', value: `05 ${PAN}` },
+    { field: 'CutoffDate', value: 'yesterday' },
+    { field: 'Auths_NotAcknowledged', value: '1e3' },
+  ] as const)('$field = "$value" is logged masked', ({ field, value }) => {
+    const message: EhiMessage = { format: 'xml', root: 'GetTransaction', fields: { [field]: value } }
+    const record = auditRecord(message, 'other', 1, HASH)
+    expect(record.fields[field]).toBe(MASKED)
+    expect(JSON.stringify(record)).not.toContain(PAN)
+  })
+
+  it("has a documented shape for every logged field, and the fixtures' values fit it", () => {
+    expect(Object.keys(FIELD_SHAPES).sort()).toEqual([...AUDIT_FIELDS].sort())
+    for (const scenario of SCENARIOS)
+      for (const format of ['xml', 'json'] as const) {
+        const record = auditRecord(parsed(scenario, format, {}), 'other', 1, HASH)
+        expect(Object.values(record.fields), `${scenario} ${format}`).not.toContain(MASKED)
+      }
+  })
+
+  it('logs a value padded with ASCII whitespace trimmed, not masked', () => {
+    const message: EhiMessage = { format: 'xml', root: 'GetTransaction', fields: { SubBIN: ' 99999901 ' } }
+    expect(auditRecord(message, 'other', 1, HASH).fields.SubBIN).toBe('99999901')
   })
 })
 

@@ -4,6 +4,7 @@ import { checkHostAnswer } from '../../../src/ehi/check-host-answer.ts'
 import { validateConfig } from '../../../src/config/load-config.ts'
 import { compileRuntime } from '../../../src/gateway/compile-runtime.ts'
 import type { ConfigError } from '../../../src/config/config-issues.ts'
+import { APPROVAL_CODES } from '../../../src/ehi/failure-answer.ts'
 
 const answer = (body: string) => ({
   status: 200,
@@ -40,7 +41,8 @@ describe('checkHostAnswer edges', () => {
 })
 
 describe('ehi.onHostFailure.declineResponseStatus', () => {
-  it.each(['00', '0A', '10'])('refuses the approval code %s at startup', (code) => {
+  // Every code of the list, not a sample: the list is what keeps an approval from being invented.
+  it.each([...APPROVAL_CODES])('refuses the approval code %s at startup', (code) => {
     const { config, issues } = validateConfig({
       ehi: { onHostFailure: { decision: 'decline', declineResponseStatus: code } },
     })
@@ -53,5 +55,19 @@ describe('ehi.onHostFailure.declineResponseStatus', () => {
       return undefined
     })()
     expect(error?.issues.map((i) => i.path)).toContain('ehi.onHostFailure.declineResponseStatus')
+  })
+
+  it.each(['05', '91', '96'])('accepts the decline code %s', (code) => {
+    // Guards the cases above: a valid decline starts.
+    const { config, issues } = validateConfig({
+      ehi: { onHostFailure: { decision: 'decline', declineResponseStatus: code } },
+    })
+    let paths: string[] = []
+    try {
+      compileRuntime(config, issues)
+    } catch (e) {
+      paths = (e as ConfigError).issues.map((i) => i.path)
+    }
+    expect(paths).not.toContain('ehi.onHostFailure.declineResponseStatus')
   })
 })

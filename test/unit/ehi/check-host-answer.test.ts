@@ -218,10 +218,37 @@ describe('checkHostAnswer: each problem code', () => {
     'Bill_Amt_Approved',
     'Update_Balance',
     'AvlBalance_GPS_STIP',
-  ])('missing_numeric when XML leaves out %s (minOccurs=1)', (name) => {
+  ])('missing_numeric when XML leaves out %s (minOccurs=1) is a warning, not a problem', (name) => {
     const body = XML_OK.replace(new RegExp(`<${name}>0</${name}>`), '')
     expect(body).not.toContain(`<${name}>`)
-    expect(check(body, 'xml', 'advice').problems).toEqual(['missing_numeric'])
+    expect(check(body, 'xml', 'advice')).toMatchObject({
+      conforming: true,
+      problems: [],
+      warnings: ['missing_numeric'],
+    })
+  })
+
+  it.each(TXN_CLASSES)(
+    'an XML answer carrying only Acknowledgement 1 is conforming for %s (Thredd processing rules)',
+    (cls) => {
+      const status = cls === 'decision' || cls === 'reversal' ? '<Responsestatus>00</Responsestatus>' : ''
+      expect(check(xmlResult(`${status}<Acknowledgement>1</Acknowledgement>`), 'xml', cls)).toEqual({
+        conforming: true,
+        problems: [],
+        warnings: ['missing_numeric'],
+        acknowledgement: '1',
+        ...(status ? { responseStatus: '00' } : {}),
+      })
+    },
+  )
+
+  it('keeps a real problem beside the warning', () => {
+    const result = check(xmlResult('<Acknowledgement>2</Acknowledgement>'), 'xml', 'advice')
+    expect(result).toMatchObject({
+      conforming: false,
+      problems: ['bad_acknowledgement'],
+      warnings: ['missing_numeric'],
+    })
   })
 
   it.each([
@@ -250,9 +277,18 @@ describe('checkHostAnswer: each problem code', () => {
 
   it.each([
     { name: 'an empty object', body: '{}' },
-    { name: 'a GetTransaction answer', body: '{"Acknowledgement":"1"}' },
+    // Thredd's JSON Cut_Off is answered {"Acknowledgement":"1"}; Cut_OffResult is the XML name.
+    { name: 'the XML name Cut_OffResult', body: '{"Cut_OffResult":"1"}' },
   ])('missing_cutoff_result for $name to a Cut_Off (JSON)', ({ body }) => {
     expect(check(body, 'json', 'cutoff')).toEqual({ conforming: false, problems: ['missing_cutoff_result'] })
+  })
+
+  it('passes Thredd\'s JSON Cut_Off answer {"Acknowledgement":"1"}', () => {
+    expect(check('{"Acknowledgement":"1"}', 'json', 'cutoff')).toEqual({
+      conforming: true,
+      problems: [],
+      cutOffResult: '1',
+    })
   })
 
   it('reports several problems at once', () => {
@@ -288,8 +324,8 @@ describe('checkHostAnswer: extracted values', () => {
     })
   })
 
-  it('reads a JSON number Cut_OffResult as text', () => {
-    expect(check('{"Cut_OffResult":1}', 'json', 'cutoff')).toMatchObject({ cutOffResult: '1' })
+  it('reads a JSON number Acknowledgement of a Cut_Off as text', () => {
+    expect(check('{"Acknowledgement":1}', 'json', 'cutoff')).toMatchObject({ cutOffResult: '1' })
   })
 })
 

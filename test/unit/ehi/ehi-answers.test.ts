@@ -143,15 +143,20 @@ describe('cutOffAnswer', () => {
     expect(xml.startsWith('<?xml version="1.0" encoding="utf-8"?><s:Envelope')).toBe(true)
   })
 
-  it.each(['0', '1'] as const)('answers %s in JSON', (result) => {
-    expect(JSON.parse(cutOffAnswer(result, 'json'))).toEqual({ Cut_OffResult: result })
-  })
+  it.each(['0', '1'] as const)(
+    "answers %s in JSON as an Acknowledgement, as Thredd's JSON guide shows",
+    (result) => {
+      // EHI JSON guide, Cut-Off Message Example: the answer is {"Acknowledgement":"1"}.
+      expect(cutOffAnswer(result, 'json')).toBe(`{"Acknowledgement":"${result}"}`)
+    },
+  )
 })
 
 describe('contentTypeFor', () => {
+  // Thredd's HTTP message format names these two (application/xml, not text/xml).
   it.each([
-    { format: 'xml', type: 'text/xml; charset=utf-8' },
-    { format: 'json', type: 'application/json; charset=utf-8' },
+    { format: 'xml', type: 'application/xml' },
+    { format: 'json', type: 'application/json' },
   ] as const)('$format -> $type', ({ format, type }) => {
     expect(contentTypeFor(format)).toBe(type)
   })

@@ -9,37 +9,60 @@ import { SaxesParser, type SaxesTagNS } from 'saxes'
 import { describe, expect, it } from 'vitest'
 import type { EhiMode } from '../../../src/ehi/classify-ehi-message.ts'
 import { MESSAGE_CLASSES, type EhiFormat, type MessageClass } from '../../../src/ehi/ehi-message.ts'
-import { failureAnswer, type FailureAnswer, type FailurePolicy } from '../../../src/ehi/failure-answer.ts'
+import { cutOffAnswer, getTransactionAnswer } from '../../../src/ehi/ehi-answers.ts'
+import {
+  APPROVAL_CODES,
+  failureAnswer,
+  type FailureAnswer,
+  type FailurePolicy,
+} from '../../../src/ehi/failure-answer.ts'
 
 const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/'
 const MODES: readonly EhiMode[] = [1, 2, 3, 4]
 const FORMATS: readonly EhiFormat[] = ['xml', 'json']
 const ACK_CLASSES: readonly MessageClass[] = ['reversal', 'advice', 'financial', 'other']
-/** Approve, approve with load, partial approval (ehi-domain.md §3). */
-const APPROVALS = ['00', '0A', '10']
+/** Every code that approves: the safety tests run over the whole list, not a sample of it. */
+const APPROVALS = [...APPROVAL_CODES]
 
-const POLICIES: FailurePolicy[] = (['status', 'decline'] as const).flatMap((decision) =>
-  ['05', '91'].flatMap((declineResponseStatus) =>
-    (['ack0', 'status'] as const).flatMap((acknowledgement) =>
-      (['result0', 'status'] as const).map((cutoff) => ({
-        decision,
-        declineResponseStatus,
-        acknowledgement,
-        cutoff,
-      })),
+const policies = (codes: readonly string[]): FailurePolicy[] =>
+  (['status', 'decline'] as const).flatMap((decision) =>
+    codes.flatMap((declineResponseStatus) =>
+      (['ack0', 'status'] as const).flatMap((acknowledgement) =>
+        (['result0', 'status'] as const).map((cutoff) => ({
+          decision,
+          declineResponseStatus,
+          acknowledgement,
+          cutoff,
+        })),
+      ),
     ),
-  ),
-)
+  )
+const POLICIES = policies(['05', '91'])
+/** A misconfigured decline code that approves: only the decision class reads it. */
+const APPROVAL_POLICIES = policies(APPROVALS).filter((p) => p.decision === 'decline')
 const label = (p: FailurePolicy) =>
   `${p.decision}/${p.declineResponseStatus}/${p.acknowledgement}/${p.cutoff}`
 
-const COMBOS = MESSAGE_CLASSES.flatMap((cls) =>
-  MODES.flatMap((mode) =>
-    FORMATS.flatMap((format) =>
-      POLICIES.map((policy) => ({ cls, mode, format, policy, name: label(policy) })),
+const COMBOS = [
+  ...MESSAGE_CLASSES.flatMap((cls) =>
+    MODES.flatMap((mode) =>
+      FORMATS.flatMap((format) =>
+        POLICIES.map((policy) => ({ cls, mode, format, policy, name: label(policy) })),
+      ),
     ),
   ),
-)
+  ...MODES.flatMap((mode) =>
+    FORMATS.flatMap((format) =>
+      APPROVAL_POLICIES.map((policy) => ({
+        cls: 'decision' as MessageClass,
+        mode,
+        format,
+        policy,
+        name: label(policy),
+      })),
+    ),
+  ),
+]
 
 /** Leaf element texts of a SOAP 1.1 answer, by local name; throws unless well-formed SOAP 1.1. */
 function xmlValues(body: string): Record<string, string> {
@@ -102,18 +125,23 @@ describe('failureAnswer: safety properties for every class, mode, format and pol
     'decision in mode $mode ($format, $name) is declined only in mode 1 with the decline policy',
     ({ mode, format, policy }) => {
       // Mode 2: Thredd's decision stands; mode 4: a decline would defeat STIP; mode 3 never decides.
-      const declines = policy.decision === 'decline' && mode === 1
+      // An approval code as the configured decline never gives a body (see APPROVAL_CODES).
+      const declines =
+        policy.decision === 'decline' && mode === 1 && !APPROVALS.includes(policy.declineResponseStatus)
       const answer = failureAnswer('decision', mode, format, policy)
       expect(answer.kind).toBe(declines ? 'synthesized' : 'status')
     },
   )
 
   it.each(COMBOS.filter((c) => c.cls === 'cutoff'))(
-    'cutoff in mode $mode ($format, $name) gets Cut_OffResult 0 or a status',
+    'cutoff in mode $mode ($format, $name) gets a Cut_Off result 0 or a status',
     ({ mode, format, policy }) => {
       const answer = failureAnswer('cutoff', mode, format, policy)
       if (answer.kind === 'synthesized') {
-        expect(bodyValues(answer, format)).toEqual({ Cut_OffResult: '0' })
+        // XML: Cut_OffResult; JSON: Thredd's JSON Cut_Off answer is an Acknowledgement.
+        expect(bodyValues(answer, format)).toEqual(
+          format === 'xml' ? { Cut_OffResult: '0' } : { Acknowledgement: '0' },
+        )
         expect(answer.cutOffResult).toBe('0')
       } else {
         expect(policy.cutoff).toBe('status')
@@ -144,6 +172,73 @@ describe('failureAnswer: safety properties for every class, mode, format and pol
       }
     },
   )
+})
+
+/**
+ * The exact answer of every class under every policy, built here from the class's own policy
+ * field only: a class that read another class's field (a reversal following the Cut_Off policy)
+ * gives a different answer for some policy and fails.
+ */
+function expectedAnswer(
+  cls: MessageClass,
+  mode: EhiMode,
+  format: EhiFormat,
+  p: FailurePolicy,
+): FailureAnswer {
+  const status: FailureAnswer = { kind: 'status' }
+  switch (cls) {
+    case 'decision':
+      if (p.decision !== 'decline' || mode !== 1 || APPROVALS.includes(p.declineResponseStatus)) return status
+      return {
+        kind: 'synthesized',
+        body: getTransactionAnswer({ Responsestatus: p.declineResponseStatus, Acknowledgement: '1' }, format),
+        acknowledgement: '1',
+        responseStatus: p.declineResponseStatus,
+      }
+    case 'reversal':
+      return p.acknowledgement === 'status'
+        ? status
+        : {
+            kind: 'synthesized',
+            body: getTransactionAnswer({ Responsestatus: '96', Acknowledgement: '0' }, format),
+            acknowledgement: '0',
+            responseStatus: '96',
+          }
+    case 'cutoff':
+      return p.cutoff === 'status'
+        ? status
+        : { kind: 'synthesized', body: cutOffAnswer('0', format), cutOffResult: '0' }
+    default:
+      return p.acknowledgement === 'status'
+        ? status
+        : {
+            kind: 'synthesized',
+            body: getTransactionAnswer({ Acknowledgement: '0' }, format),
+            acknowledgement: '0',
+          }
+  }
+}
+
+describe('failureAnswer: the exact answer per class, mode, format and policy', () => {
+  it.each(COMBOS)('$cls in mode $mode ($format, $name)', ({ cls, mode, format, policy }) => {
+    expect(failureAnswer(cls, mode, format, policy)).toEqual(expectedAnswer(cls, mode, format, policy))
+  })
+
+  it('exercises policies where the classes disagree', () => {
+    // Guards the table: it holds policies where acknowledgement and cutoff differ both ways.
+    expect(POLICIES.some((p) => p.acknowledgement === 'ack0' && p.cutoff === 'status')).toBe(true)
+    expect(POLICIES.some((p) => p.acknowledgement === 'status' && p.cutoff === 'result0')).toBe(true)
+  })
+})
+
+describe('APPROVAL_CODES', () => {
+  it("holds every ISO 8583 approval code and Thredd's approve-with-load, no fewer", () => {
+    // Pinned: a code removed from the list would let a configured decline of that code through
+    // as an invented approval. 00 approved, 08 honour with identification, 10 partial, 11 VIP,
+    // 16 approved update track 3, 85 no reason to decline, 87 purchase amount only, Y1/Y3
+    // offline approvals, 0A Thredd's approve with load.
+    expect([...APPROVAL_CODES].sort()).toEqual(['00', '08', '0A', '10', '11', '16', '85', '87', 'Y1', 'Y3'])
+  })
 })
 
 describe('failureAnswer: what each policy gives', () => {

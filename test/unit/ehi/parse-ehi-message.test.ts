@@ -61,13 +61,19 @@ const AUTH_JSON = buildMessage('auth', 'json')
 describe('parseEhiMessage: the synthetic scenarios', () => {
   const expected: Record<Scenario, { root: string; MTID?: string; Txn_Type?: string; id: string }> = {
     auth: { root: 'GetTransaction', MTID: '0100', Txn_Type: 'A', id: '4000000001' },
-    auth_sms: { root: 'GetTransaction', MTID: '0200', Txn_Type: 'M', id: '4000000001' },
+    auth_visa: { root: 'GetTransaction', MTID: '0100', Txn_Type: 'A', id: '4000000007' },
+    auth_sms: { root: 'GetTransaction', MTID: '0200', Txn_Type: 'M', id: '4000000008' },
+    auth_followup: { root: 'GetTransaction', MTID: '0100', Txn_Type: 'A', id: '4000000001' },
+    stip_advice: { root: 'GetTransaction', MTID: '0100', Txn_Type: 'A', id: '4000000001' },
+    token_activation: { root: 'GetTransaction', MTID: '0100', Txn_Type: 'A', id: '4000000009' },
     reversal: { root: 'GetTransaction', MTID: '0400', Txn_Type: 'D', id: '4000000002' },
+    afd_reversal: { root: 'GetTransaction', MTID: '0120', Txn_Type: 'D', id: '4000000010' },
     advice: { root: 'GetTransaction', MTID: '0120', Txn_Type: 'J', id: '4000000003' },
     presentment: { root: 'GetTransaction', MTID: '1240', Txn_Type: 'P', id: '4000000004' },
     // Visa Base II code with two trailing spaces: trimmed so classification can match it.
     visa_presentment: { root: 'GetTransaction', MTID: '05', Txn_Type: 'P', id: '4000000005' },
     load: { root: 'GetTransaction', MTID: '', Txn_Type: 'L', id: '4000000006' },
+    balance_adjustment: { root: 'GetTransaction', MTID: '', Txn_Type: 'B', id: '4000000011' },
     cutoff: { root: 'Cut_Off', id: '7000000001' },
   }
   const cases = Object.entries(expected).flatMap(([scenario, want]) =>
@@ -97,7 +103,17 @@ describe('parseEhiMessage: the synthetic scenarios', () => {
     'cutoff as $format gives CutoffID $id',
     ({ format, id }) => {
       const { fields } = accepted(buildMessage('cutoff', format), format === 'xml' ? XML : JSON_TYPE)
-      expect(fields).toMatchObject({ CutoffID: id, ProductID: '9001', CutoffDate: '2026-11-27' })
+      // JSON names (CutOffId, ProductId...) are read into the XML names.
+      expect(fields).toMatchObject({
+        CutoffID: id,
+        ProductID: '9001',
+        CutoffDate: '2026-11-27 13:00:01.837',
+        FirstTxn_ID: '4000000001',
+        LastTxn_ID: '4000009999',
+        Auths_Acknowledged: '9876',
+        Financials_NotAcknowledged: '2',
+        BalanceAdjustExpiry_NotAcknowledged: '0',
+      })
       expect(fields.MTID).toBeUndefined()
     },
   )
@@ -150,10 +166,10 @@ describe('parseEhiMessage: XML shapes Thredd may send', () => {
     expect(message.fields.CutoffID).toBe('7000000001')
   })
 
-  it('does not extract a routing field from another namespace', () => {
-    // Only tempuri children are EHI fields; a foreign MTID is just an unknown element.
-    const xml = soap(getTransaction('<MTID>0100</MTID><MTID xmlns="urn:other">0400</MTID>'))
-    expect(accepted(xml).fields.MTID).toBe('0100')
+  it('does not extract a field that is not a routing field from another namespace', () => {
+    // Only tempuri children are EHI fields; a foreign MCC_Code is just an unknown element.
+    const xml = soap(getTransaction('<MTID>0100</MTID><MCC_Code xmlns="urn:other">9999</MCC_Code>'))
+    expect(accepted(xml).fields.MCC_Code).toBeUndefined()
   })
 })
 
@@ -166,11 +182,11 @@ describe('parseEhiMessage: XML tolerated as Thredd sends it', () => {
   })
 
   it('tolerates invalid UTF-8 bytes in a text field', () => {
-    const [head, tail] = AUTH_XML.split('SYNTHETIC GROCER      LONDON       GB')
+    const at = AUTH_XML.indexOf('SYNTHETIC GROCER')
     const body = Buffer.concat([
-      Buffer.from(head!),
+      Buffer.from(AUTH_XML.slice(0, at)),
       Buffer.from([0xff, 0xfe, 0xc3, 0x28]),
-      Buffer.from(tail!),
+      Buffer.from(AUTH_XML.slice(at + 'SYNTHETIC GROCER'.length)),
     ])
     expect(accepted(body).fields.TXn_ID).toBe('4000000001')
   })
@@ -348,7 +364,7 @@ describe('parseEhiMessage: XML refused as ehi_malformed', () => {
     expect(parse(xml)).toEqual({
       ok: false,
       reason: 'ehi_malformed',
-      detail: 'declared encoding ISO-8859-1 (EHI is UTF-8)',
+      detail: 'a declared encoding other than UTF-8',
     })
   })
 
@@ -487,8 +503,12 @@ describe('parseEhiMessage: JSON', () => {
   })
 
   it('tolerates invalid UTF-8 bytes inside a string', () => {
-    const [head, tail] = AUTH_JSON.split('SYNTHETIC GROCER      LONDON       GB')
-    const body = Buffer.concat([Buffer.from(head!), Buffer.from([0xff, 0xc3, 0x28]), Buffer.from(tail!)])
+    const at = AUTH_JSON.indexOf('SYNTHETIC GROCER')
+    const body = Buffer.concat([
+      Buffer.from(AUTH_JSON.slice(0, at)),
+      Buffer.from([0xff, 0xc3, 0x28]),
+      Buffer.from(AUTH_JSON.slice(at + 'SYNTHETIC GROCER'.length)),
+    ])
     expect(accepted(body, JSON_TYPE).fields.MTID).toBe('0100')
   })
 
@@ -516,12 +536,47 @@ describe('parseEhiMessage: JSON', () => {
   })
 
   it.each([
-    { name: 'with CutoffID', body: '{"CutoffID":7000000001,"ProductID":"9001"}', root: 'Cut_Off' },
-    { name: 'with a null CutoffID', body: '{"CutoffID":null}', root: 'Cut_Off' },
+    { name: "with Thredd's CutOffId", body: '{"CutOffId":38077,"ProductId":9001}', root: 'Cut_Off' },
+    {
+      name: 'with the XML name CutoffID',
+      body: '{"CutoffID":7000000001,"ProductID":"9001"}',
+      root: 'Cut_Off',
+    },
+    { name: 'with a null CutoffID', body: '{"CutoffID":null}', root: 'GetTransaction' },
+    { name: 'with a null CutOffId', body: '{"CutOffId":null,"Txn_Type":"L"}', root: 'GetTransaction' },
+    {
+      name: 'a GetTransaction with "CutoffID": null',
+      body: '{"MTID":"0100","Txn_Type":"A","TXn_ID":1,"CutoffID":null}',
+      root: 'GetTransaction',
+    },
     { name: 'without CutoffID', body: '{"MTID":"0100","Txn_Type":"A"}', root: 'GetTransaction' },
     { name: 'empty', body: '{}', root: 'GetTransaction' },
   ])('recognises the root of an object $name as $root', ({ body, root }) => {
     expect(accepted(body, JSON_TYPE).root).toBe(root)
+  })
+
+  it("reads Thredd's JSON Cut_Off names into the XML names", () => {
+    const body =
+      '{"CutOffId":38077,"ProductId":99883,"CutOffDate":"2022-11-29 13:00:01.837","FirstTransactionId":6154805771,"LastTransactionId":6154805772,"AuthsAcknowledged":1,"AuthsNotAcknowledged":0,"FinancialsAcknowledged":2,"FinancialsNotAcknowledged":3,"LoadsUnloadsAcknowledged":4,"LoadsUnloadsNotAcknowledged":5,"BalanceAdjustExpiryAcknowledged":6,"BalanceAdjustExpiryNotAcknowledged":7}'
+    expect(accepted(body, JSON_TYPE)).toEqual({
+      format: 'json',
+      root: 'Cut_Off',
+      fields: {
+        CutoffID: '38077',
+        ProductID: '99883',
+        CutoffDate: '2022-11-29 13:00:01.837',
+        FirstTxn_ID: '6154805771',
+        LastTxn_ID: '6154805772',
+        Auths_Acknowledged: '1',
+        Auths_NotAcknowledged: '0',
+        Financials_Acknowledged: '2',
+        Financials_NotAcknowledged: '3',
+        LoadsUnloads_Acknowledged: '4',
+        LoadsUnloads_NotAcknowledged: '5',
+        BalanceAdjustExpiry_Acknowledged: '6',
+        BalanceAdjustExpiry_NotAcknowledged: '7',
+      },
+    })
   })
 
   it.each([
@@ -529,17 +584,54 @@ describe('parseEhiMessage: JSON', () => {
     {
       name: 'a duplicate top-level key',
       body: '{"TXn_ID":1,"MTID":"0100","TXn_ID":2}',
-      detail: 'key "TXn_ID" appears twice',
+      detail: 'key TXn_ID appears twice',
     },
     {
       name: 'a duplicate written with a \\u escape',
       body: String.raw`{"TXn_ID":1,"TXn\u005fID":2}`,
-      detail: 'key "TXn_ID" appears twice',
+      detail: 'key TXn_ID appears twice',
     },
     {
       name: 'a duplicate after a nested object',
-      body: '{"MTID":"0100","x":{"MTID":1},"MTID":"0400"}',
-      detail: 'key "MTID" appears twice',
+      body: '{"MTID":"0100","x":{"a":1},"MTID":"0400"}',
+      detail: 'key MTID appears twice',
+    },
+    {
+      // The sender's key name is not quoted: the detail is logged.
+      name: 'a duplicate of a key the gateway does not read',
+      body: '{"MTID":"0100","5372999988887777":1,"5372999988887777":2}',
+      detail: 'a key appears twice',
+    },
+    {
+      name: 'a routing key inside a nested object',
+      body: '{"MTID":"0100","Txn_Type":"L","x":{"MTID":"0100"}}',
+      detail: 'key MTID appears inside a nested value',
+    },
+    {
+      name: 'a routing key inside an array',
+      body: '{"Txn_Type":"L","x":[1,{"y":{"TXn_ID":2}}]}',
+      detail: 'key TXn_ID appears inside a nested value',
+    },
+    {
+      name: 'a JSON Cut_Off name inside a nested object',
+      body: '{"Txn_Type":"L","x":{"CutOffId":1}}',
+      detail: 'key CutOffId appears inside a nested value',
+    },
+    {
+      name: 'the Cut_Off id under both names',
+      body: '{"CutOffId":1,"CutoffID":2}',
+      detail: 'CutoffID appears twice (under two names)',
+    },
+    {
+      name: 'ProductID and ProductId in one Cut_Off',
+      body: '{"CutOffId":1,"ProductId":9001,"ProductID":9002}',
+      detail: 'ProductID appears twice (under two names)',
+    },
+    {
+      // Which is it? The gateway would route a Cut_Off, a host reading MTID a transaction.
+      name: 'a Cut_Off id beside a GetTransaction routing field',
+      body: '{"CutOffId":1,"MTID":"0100","Txn_Type":"A"}',
+      detail: 'a Cut_Off id and MTID in one message',
     },
     { name: 'an object as MTID', body: '{"MTID":{},"Txn_Type":"A"}', detail: 'MTID is not a scalar value' },
     { name: 'an array as TXn_ID', body: '{"TXn_ID":[1]}', detail: 'TXn_ID is not a scalar value' },
@@ -788,5 +880,226 @@ describe('parseEhiMessage: SOAP envelope order', () => {
         `<s:Envelope xmlns:s="${SOAP}">\n  <s:Header><x/></s:Header>\n  <s:Body>\n${gt}\n</s:Body>\n</s:Envelope>`,
       ),
     ).toMatchObject({ ok: true })
+  })
+})
+
+describe('parseEhiMessage: a routing field the host could read differently', () => {
+  /**
+   * A host that searches descendants (XPath //MTID, ElementTree iter, a namespace-blind DOM
+   * lookup) finds every one of these; the gateway reads only the GetTransaction child. Each one
+   * is refused, whichever routing field it is.
+   */
+  const ROUTING = [
+    'MTID',
+    'Txn_Type',
+    'TXn_ID',
+    'SendingAttemptCount',
+    'Authorised_by_GPS',
+    'Proc_Code',
+    'ProductID',
+  ]
+  const inside = (xml: string) => soap(getTransaction(`<MTID>0100</MTID><Txn_Type>A</Txn_Type>${xml}`))
+  const places = (name: string) => [
+    {
+      place: 'nested in another element',
+      xml: soap(getTransaction(`<Note><${name}>1</${name}></Note>`)),
+      detail: `element ${name} appears outside the GetTransaction element`,
+    },
+    {
+      place: 'in the SOAP Header',
+      xml: soap(getTransaction(), `<s:Header><${name}>1</${name}></s:Header>`),
+      detail: `element ${name} appears outside the GetTransaction or Cut_Off element`,
+    },
+    {
+      place: 'in another namespace (x:, urn:x)',
+      xml: soap(getTransaction(`<x:${name} xmlns:x="urn:x">1</x:${name}>`)),
+      detail: `element ${name} appears outside the GetTransaction element`,
+    },
+    {
+      place: 'in no namespace (xmlns="")',
+      xml: soap(getTransaction(`<${name} xmlns="">1</${name}>`)),
+      detail: `element ${name} appears outside the GetTransaction element`,
+    },
+    {
+      place: 'in the SOAP envelope namespace',
+      xml: soap(getTransaction(`<s:${name}>1</s:${name}>`)),
+      detail: `element ${name} appears outside the GetTransaction element`,
+    },
+  ]
+  it.each(ROUTING.flatMap((name) => places(name).map((p) => ({ name, ...p }))))(
+    'refuses $name $place',
+    ({ xml, detail }) => {
+      expect(parse(xml)).toEqual({ ok: false, reason: 'ehi_malformed', detail })
+    },
+  )
+
+  it.each(ROUTING)('refuses %s twice, the second in another namespace', (name) => {
+    const xml = inside(`<${name}>1</${name}><x:${name} xmlns:x="urn:x">2</x:${name}>`)
+    expect(parse(xml)).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(new RegExp(`^element ${name} `)),
+    })
+  })
+
+  it('refuses a routing field of a Cut_Off outside the Cut_Off element', () => {
+    const xml = soap(
+      `<Cut_Off xmlns="${TEMPURI}"><CutoffID>1</CutoffID><Note><CutoffID>2</CutoffID></Note></Cut_Off>`,
+    )
+    expect(parse(xml)).toEqual({
+      ok: false,
+      reason: 'ehi_malformed',
+      detail: 'element CutoffID appears twice',
+    })
+  })
+
+  it('refuses an element inside a field (mixed content parses differently)', () => {
+    expect(parse(inside('<TXn_ID>1<b/>2</TXn_ID>'))).toEqual({
+      ok: false,
+      reason: 'ehi_malformed',
+      detail: 'element TXn_ID holds an element',
+    })
+  })
+
+  it.each([
+    { name: 'a leading no-break space (U+00A0)', value: '\u00a00100' },
+    { name: 'a trailing no-break space', value: '0100\u00a0' },
+    { name: 'an ideographic space (U+3000)', value: '0100\u3000' },
+    { name: 'full-width digits', value: '０１００' },
+    { name: 'a NUL', value: '01\u000000' },
+    { name: 'a byte-order mark (U+FEFF)', value: '\ufeff0100' },
+  ])('refuses $name in MTID: only printable ASCII is read the same by every host', ({ value }) => {
+    expect(parse(inside('').replace('<MTID>0100</MTID>', `<MTID>${value}</MTID>`))).toEqual({
+      ok: false,
+      reason: 'ehi_malformed',
+      detail: 'MTID holds characters other than printable ASCII',
+    })
+  })
+
+  it.each(['Txn_Type', 'SendingAttemptCount', 'Authorised_by_GPS', 'TXn_ID'])(
+    'refuses a no-break space in %s, in XML and JSON',
+    (name) => {
+      const detail = `${name} holds characters other than printable ASCII`
+      expect(parse(soap(getTransaction(`<${name}>\u00a01</${name}>`)))).toMatchObject({ ok: false, detail })
+      expect(parse(`{"${name}":"\u00a01"}`, JSON_TYPE)).toMatchObject({ ok: false, detail })
+    },
+  )
+
+  it('trims ASCII whitespace only: a tab and spaces around MTID are padding', () => {
+    expect(accepted(inside('').replace('<MTID>0100</MTID>', '<MTID>\t 0100 \r\n</MTID>')).fields.MTID).toBe(
+      '0100',
+    )
+  })
+
+  it('still accepts free text outside ASCII (the acquirer\u2019s merchant name)', () => {
+    expect(accepted(inside('<Merch_Name_DE43>CAF\u00c9\u00a0PARIS</Merch_Name_DE43>')).fields.MTID).toBe(
+      '0100',
+    )
+  })
+})
+
+describe('parseEhiMessage: each XML refusal, by the one check that makes it', () => {
+  /**
+   * Each document below is a valid EHI message except for one thing, and the exact detail names
+   * the check that refused it: a check that is removed lets its document through (or another
+   * check refuses it with another detail), and the test fails.
+   */
+  const gt = getTransaction()
+  const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope'
+  const cases = [
+    {
+      check: 'the SOAP 1.1 Envelope namespace (the Body inside is SOAP 1.1)',
+      xml: `<e:Envelope xmlns:e="${SOAP12}" xmlns:s="${SOAP11}"><s:Body>${gt}</s:Body></e:Envelope>`,
+      detail: 'the root element is not a SOAP 1.1 Envelope',
+    },
+    {
+      check: 'the Envelope name (a SOAP 1.1 Body under another root)',
+      xml: `<s:Letter xmlns:s="${SOAP11}"><s:Body>${gt}</s:Body></s:Letter>`,
+      detail: 'the root element is not a SOAP 1.1 Envelope',
+    },
+    {
+      check: 'the Body namespace (a SOAP 1.2 Body in a SOAP 1.1 Envelope)',
+      xml: `<s:Envelope xmlns:s="${SOAP11}"><b:Body xmlns:b="${SOAP12}">${gt}</b:Body></s:Envelope>`,
+      detail: 'the Envelope may hold only a SOAP Header and Body',
+    },
+    {
+      check: 'one Body',
+      xml: `<s:Envelope xmlns:s="${SOAP11}"><s:Body>${gt}</s:Body><s:Body/></s:Envelope>`,
+      detail: 'more than one SOAP Body',
+    },
+    {
+      check: 'the Header before the Body',
+      xml: `<s:Envelope xmlns:s="${SOAP11}"><s:Body>${gt}</s:Body><s:Header/></s:Envelope>`,
+      detail: 'a SOAP Header after the Body',
+    },
+    {
+      check: 'one element in the Body',
+      xml: soap(gt + gt),
+      detail: 'the SOAP Body holds more than one element',
+    },
+    {
+      check: 'the EHI namespace of the root',
+      xml: soap('<GetTransaction xmlns="http://tempuri.org"><MTID>0100</MTID></GetTransaction>'),
+      detail: 'the SOAP Body holds no GetTransaction or Cut_Off element in the http://tempuri.org/ namespace',
+    },
+    {
+      check: 'text between the envelope elements',
+      xml: `<s:Envelope xmlns:s="${SOAP11}"><s:Body>x${gt}</s:Body></s:Envelope>`,
+      detail: 'text outside the EHI element',
+    },
+    {
+      check: 'a Body at all',
+      xml: `<s:Envelope xmlns:s="${SOAP11}"><s:Header/></s:Envelope>`,
+      detail: 'no SOAP Body with a GetTransaction or Cut_Off element',
+    },
+    {
+      check: 'a field twice (not a routing field)',
+      xml: soap(getTransaction('<MTID>0100</MTID><MCC_Code>1</MCC_Code><MCC_Code>2</MCC_Code>')),
+      detail: 'element MCC_Code appears twice',
+    },
+    {
+      check: 'DTDs',
+      xml: `<!DOCTYPE x>${soap(gt).replace(/^<\?xml[^>]*\?>/, '')}`,
+      detail: 'DTDs and entity declarations are not accepted',
+    },
+    {
+      check: 'the declared encoding',
+      xml: soap(gt).replace('encoding="utf-8"', 'encoding="latin1"'),
+      detail: 'a declared encoding other than UTF-8',
+    },
+  ]
+
+  it.each(cases)('$check', ({ xml, detail }) => {
+    expect(parse(xml)).toEqual({ ok: false, reason: 'ehi_malformed', detail })
+  })
+
+  it('the same documents are accepted once the one fault is repaired', () => {
+    // Guards the table: the surrounding document is a valid EHI message.
+    expect(accepted(soap(gt)).fields.MTID).toBe('0100')
+    expect(
+      accepted(`<e:Envelope xmlns:e="${SOAP11}" xmlns:s="${SOAP11}"><s:Body>${gt}</s:Body></e:Envelope>`)
+        .root,
+    ).toBe('GetTransaction')
+  })
+})
+
+describe('parseEhiMessage: details never quote what the sender wrote', () => {
+  it.each([
+    { type: 'text/xml; charset=5372999988887777', detail: 'a charset other than UTF-8' },
+    {
+      type: 'text/5372999988887777',
+      detail: 'a Content-Type other than application/xml, text/xml or application/json',
+    },
+    { type: '', detail: 'no Content-Type' },
+    {
+      type: '; charset=utf-8',
+      detail: 'an empty Content-Type, expected application/xml, text/xml or application/json',
+    },
+  ])('Content-Type $type', ({ type, detail }) => {
+    expect(parse(AUTH_XML, type)).toEqual({ ok: false, reason: 'ehi_unsupported_media_type', detail })
+  })
+
+  it('a declared encoding', () => {
+    const result = parse(AUTH_XML.replace('encoding="utf-8"', 'encoding="x5372999988887777"'))
+    expect(JSON.stringify(result)).not.toContain('5372999988887777')
   })
 })

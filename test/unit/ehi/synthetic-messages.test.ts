@@ -1,12 +1,15 @@
 /**
- * The synthetic messages stand in for Thredd's traffic in every other test, the demo and the
- * simulator: they must be well-formed, shaped as Thredd sends them (XML with every element, JSON
- * flat without blanks), realistic in size, free of sensitive values, and the committed fixtures
- * must be exactly what the generator writes.
+ * The synthetic messages stand in for Thredd's traffic in every other test, the demo, the bench
+ * and the simulator: they must be well-formed, shaped as Thredd's documented examples (XML with
+ * every element in Thredd's order, empty ones as <X />, 4-decimal amounts; JSON flat without
+ * blanks, numbers where Thredd sends numbers), realistic in size, free of sensitive values, and
+ * the committed fixtures must be exactly what the generator writes, each listed with its source
+ * in the fixtures' README.
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { SaxesParser, type SaxesTagNS } from 'saxes'
 import { describe, expect, it } from 'vitest'
+import { SAMPLE_GET_TRANSACTION_XML } from '../../../src/check/sample-get-transaction.ts'
 import { SENSITIVE_FIELDS, type EhiFormat } from '../../../src/ehi/ehi-message.ts'
 import { parseEhiMessage } from '../../../src/ehi/parse-ehi-message.ts'
 import {
@@ -25,6 +28,21 @@ const FIXTURES = new URL('../../fixtures/ehi/', import.meta.url)
 const FORMATS: readonly EhiFormat[] = ['xml', 'json']
 const CASES = SCENARIOS.flatMap((scenario) => FORMATS.map((format) => ({ scenario, format })))
 const rootOf = (scenario: Scenario) => (scenario === 'cutoff' ? 'Cut_Off' : 'GetTransaction')
+const JSON_CUT_OFF = [
+  'CutOffId',
+  'ProductId',
+  'CutOffDate',
+  'FirstTransactionId',
+  'LastTransactionId',
+  'AuthsAcknowledged',
+  'AuthsNotAcknowledged',
+  'FinancialsAcknowledged',
+  'FinancialsNotAcknowledged',
+  'LoadsUnloadsAcknowledged',
+  'LoadsUnloadsNotAcknowledged',
+  'BalanceAdjustExpiryAcknowledged',
+  'BalanceAdjustExpiryNotAcknowledged',
+]
 
 /** Strict parse with saxes: the path of the Body's child and its children's texts. */
 function saxesRead(xml: string): { path: string[]; children: Map<string, string> } {
@@ -90,8 +108,74 @@ describe('buildMessage: XML', () => {
   })
 
   it('is realistic in size: a first presentment is at least 5 KB', () => {
-    // ehi-domain.md §1: Thredd's documented first presentment is about 5-6 KB.
+    // Thredd's documented first presentment is about 5-6 KB.
     expect(Buffer.byteLength(buildMessage('presentment', 'xml'))).toBeGreaterThanOrEqual(5 * 1024)
+  })
+
+  it.each(SCENARIOS.filter((s) => s !== 'cutoff'))(
+    "%s uses the element names of Thredd's examples, in their order",
+    (scenario) => {
+      const names = scenarioFields(scenario).map(([name]) => name)
+      // The original block ends with Txn_Type, the version blocks follow (not sorted).
+      const at = (name: string) => names.indexOf(name)
+      expect(at('Acquirer_id_DE32')).toBe(0)
+      expect(at('TXN_Time_DE07')).toBe(at('Txn_Type') - 1)
+      expect(at('Additional_Data_DE48')).toBe(at('Txn_Type') + 1)
+      expect(at('MTID')).toBeGreaterThan(at('Txn_Type'))
+      expect(at('SendingAttemptCount')).toBeGreaterThan(at('PIN_Key_Index'))
+      expect(at('Merch_Contact')).toBeGreaterThan(at('Merch_Name'))
+      for (const name of [
+        'Interchange_Amount_Fee',
+        'Currency_Code_Fee',
+        'CU_Group',
+        'VL_Group',
+        'TLogIDOrg',
+        'MCC_Pad',
+        'Note',
+      ])
+        expect(names, name).toContain(name)
+      // Names of the former fixtures that Thredd never sends.
+      for (const name of ['POS_Time_DE7', 'Interchange_Fee', 'Auth_Ack_Count'])
+        expect(names).not.toContain(name)
+    },
+  )
+
+  it.each(SCENARIOS)('%s writes every amount with 4 decimals', (scenario) => {
+    const amounts = ['ActBal', 'Avl_Bal', 'Bill_Amt', 'BlkAmt', 'Settle_Amt', 'Txn_Amt', 'FX_Pad', 'MCC_Pad']
+    for (const [name, value] of scenarioFields(scenario))
+      if (amounts.includes(name) && value !== '') expect(value, name).toMatch(/^-?\d+\.\d{4}$/)
+  })
+
+  it.each(['auth_visa', 'visa_presentment'] as const)(
+    '%s carries trace ids in the VIS1-date-digits shape',
+    (s) => {
+      const fields = new Map(scenarioFields(s))
+      expect(fields.get('traceid_lifecycle')).toMatch(/^VIS1-\d{8}-\d{15}$/)
+      expect(fields.get('Traceid_Message')).toMatch(/^VIS1-\d{8}-\d{15}$/)
+    },
+  )
+
+  it('writes empty elements as <X />, as Thredd does', () => {
+    expect(buildMessage('auth', 'xml')).toContain('<Cust_Ref />')
+    expect(buildMessage('auth', 'xml')).not.toMatch(/<(\w+)><\/\1>/)
+  })
+
+  it('writes the Cut_Off counters under their WSDL names, in order', () => {
+    expect(scenarioFields('cutoff').map(([name]) => name)).toEqual([
+      'CutoffID',
+      'ProductID',
+      'CutoffDate',
+      'FirstTxn_ID',
+      'LastTxn_ID',
+      'Auths_Acknowledged',
+      'Auths_NotAcknowledged',
+      'Financials_Acknowledged',
+      'Financials_NotAcknowledged',
+      'LoadsUnloads_Acknowledged',
+      'LoadsUnloads_NotAcknowledged',
+      'BalanceAdjustExpiry_Acknowledged',
+      'BalanceAdjustExpiry_NotAcknowledged',
+    ])
   })
 })
 
@@ -102,7 +186,7 @@ describe('buildMessage: JSON', () => {
     for (const field of Object.values(value)) expect(['string', 'number']).toContain(typeof field)
   })
 
-  it.each(SCENARIOS)('%s leaves blank fields out', (scenario) => {
+  it.each(SCENARIOS.filter((s) => s !== 'cutoff'))('%s leaves blank fields out', (scenario) => {
     const value = JSON.parse(buildMessage(scenario, 'json')) as Record<string, unknown>
     const blanks = scenarioFields(scenario).filter(([, v]) => v === '')
     for (const [name] of blanks) expect(value).not.toHaveProperty(name)
@@ -114,17 +198,39 @@ describe('buildMessage: JSON', () => {
     expect(result).toMatchObject({ ok: true, message: { format: 'json', root: rootOf(scenario) } })
   })
 
-  it('writes ids and amounts as numbers with their exact digits', () => {
+  it('writes ids and amounts as numbers with their exact digits, as Thredd does', () => {
     const json = buildMessage('auth', 'json')
-    expect(json).toContain('"TXn_ID":4000000001')
-    expect(json).toContain('"Token":900000001')
-    expect(json).toContain('"Bill_Amt":-12.50')
+    for (const literal of [
+      '"TXn_ID":4000000001',
+      '"Token":900000001',
+      '"Bill_Amt":-12.5000',
+      '"ProductID":9001',
+      '"SubBIN":99999901',
+      '"FX_Pad":0.0000',
+      '"SendingAttemptCount":0',
+    ])
+      expect(json).toContain(literal)
   })
 
   it('writes codes as strings, keeping leading zeros', () => {
     const json = buildMessage('auth', 'json')
     expect(json).toContain('"MTID":"0100"')
-    expect(json).toContain('"Acquirer_id_DE32":"012345"')
+    expect(json).toContain('"Acquirer_id_DE32":"0800012345"')
+    expect(json).toContain('"Bill_Ccy":"826"')
+    expect(json).toContain('"MCC_Code":"5411"')
+  })
+
+  it("puts the later fields first and SendingAttemptCount last, as Thredd's JSON examples do", () => {
+    const keys = Object.keys(JSON.parse(buildMessage('auth', 'json')) as object)
+    expect(keys.indexOf('Traceid_Message')).toBeLessThan(keys.indexOf('Acquirer_id_DE32'))
+    expect(keys.at(-1)).toBe('SendingAttemptCount')
+  })
+
+  it("writes a Cut_Off with Thredd's JSON names, every value a number but the date", () => {
+    const value = JSON.parse(buildMessage('cutoff', 'json')) as Record<string, unknown>
+    expect(Object.keys(value)).toEqual(JSON_CUT_OFF)
+    for (const [key, field] of Object.entries(value))
+      expect(typeof field, key).toBe(key === 'CutOffDate' ? 'string' : 'number')
   })
 
   it('writes a non-numeric value of a number field as a string', () => {
@@ -133,10 +239,9 @@ describe('buildMessage: JSON', () => {
 })
 
 describe('scenarioFields', () => {
-  it('adds a new field in case-insensitive alphabetical order, as Thredd sends them', () => {
+  it("appends a field Thredd's examples do not carry at the end, in the order given", () => {
     const names = scenarioFields('auth', { Zeta_Field: '1', aaa_field: '2' }).map(([name]) => name)
-    expect(names[0]).toBe('aaa_field')
-    expect(names.at(-1)).toBe('Zeta_Field')
+    expect(names.slice(-2)).toEqual(['Zeta_Field', 'aaa_field'])
   })
 
   it('replaces an existing field without duplicating it', () => {
@@ -146,8 +251,9 @@ describe('scenarioFields', () => {
 })
 
 describe('contentTypeOf and soapActionOf', () => {
+  // Thredd's HTTP message format: application/xml (not text/xml) or application/json.
   it.each([
-    { format: 'xml', type: 'text/xml; charset=utf-8' },
+    { format: 'xml', type: 'application/xml' },
     { format: 'json', type: 'application/json' },
   ] as const)('$format is sent as $type', ({ format, type }) => {
     expect(contentTypeOf(format)).toBe(type)
@@ -187,6 +293,10 @@ describe('committed fixtures (test/fixtures/ehi)', () => {
           expect(match?.[1] ?? '', name).toBe('')
         }
       }
+      // No run of 12 digits or more that could pass for a card number, outside the ids.
+      const runs = [...text.matchAll(/\d{12,}/g)].map((m) => m[0])
+      for (const run of runs)
+        expect(run.startsWith('5') || run.startsWith('4') ? run.length : 0, run).not.toBe(16)
     },
   )
 
@@ -195,8 +305,24 @@ describe('committed fixtures (test/fixtures/ehi)', () => {
     (scenario) => {
       // Guards the case above: an XML fixture with the element renamed would pass it vacuously.
       const text = fixture(scenario, 'xml')
-      const present = SENSITIVE_FIELDS.filter((name) => text.includes(`<${name}></${name}>`))
-      expect(present.length).toBeGreaterThan(0)
+      const present = SENSITIVE_FIELDS.filter((name) => text.includes(`<${name} />`))
+      expect(present.length).toBeGreaterThan(5)
     },
   )
+
+  it('has no file that the generator does not write, and a README naming the source of each', () => {
+    const files = readdirSync(FIXTURES).filter((f) => f !== 'README.md')
+    expect(files.sort()).toEqual(CASES.map(({ scenario, format }) => `${scenario}.${format}`).sort())
+    const readme = readFileSync(new URL('README.md', FIXTURES), 'utf8')
+    for (const scenario of SCENARIOS) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${scenario}\``))
+      expect(row, `README row for ${scenario}`).toBeDefined()
+      expect(row).toMatch(/https:\/\/(staging-)?docs\.thredd\.com\//)
+    }
+  })
+
+  it("the checker's built-in sample is the auth fixture", () => {
+    // src/check ships without test/: it keeps a copy, which must not drift.
+    expect(SAMPLE_GET_TRANSACTION_XML).toBe(fixture('auth', 'xml'))
+  })
 })

@@ -14,6 +14,8 @@ describe('scenarioAt', () => {
     const sent = Array.from({ length: 200 }, (_, i) => scenarioAt('mixed', i))
     for (const scenario of [
       'auth',
+      'auth_visa',
+      'afd_reversal',
       'auth_sms',
       'reversal',
       'advice',
@@ -23,7 +25,8 @@ describe('scenarioAt', () => {
     ]) {
       expect(sent).toContain(scenario)
     }
-    expect(sent.filter((s) => s === 'auth').length / sent.length).toBeGreaterThan(0.4)
+    const auths = sent.filter((s) => s === 'auth' || s === 'auth_visa' || s === 'auth_sms')
+    expect(auths.length / sent.length).toBeGreaterThan(0.4)
   })
 
   it('is deterministic', () => {
@@ -36,6 +39,11 @@ describe('idsAt', () => {
     const ids = Array.from({ length: 1000 }, (_, i) => idsAt(42, i, 'auth'))
     expect(new Set(ids.map((x) => x.TXn_ID)).size).toBe(1000)
     expect(new Set(ids.map((x) => x.Traceid_Message)).size).toBe(1000)
+  })
+
+  it("gives trace ids in the networks' shapes", () => {
+    expect(idsAt(42, 3, 'auth_visa').Traceid_Message).toMatch(/^VIS1-\d{8}-\d{15}$/)
+    expect(idsAt(42, 3, 'auth').Traceid_Message).toMatch(/^BNET-\d{8}-[0-9A-Z]{9}$/)
   })
 
   it('gives Cut_Off a CutoffID instead of a TXn_ID', () => {
