@@ -7,7 +7,7 @@ const pki = inject('pki')
 let h: Harness
 
 beforeAll(async () => {
-  h = await startHarness(pki, { routes: { paths: ['/ehi', '/ehi/cutoff'], bodyLimitBytes: 4096 } })
+  h = await startHarness(pki, { routes: { paths: ['/ehi', '/ehi/cutoff'], bodyLimitBytes: 16384 } })
 })
 afterAll(() => h.close())
 
@@ -26,13 +26,13 @@ describe('HTTP-level errors for a verified client', () => {
   })
 
   it('answers 400 ehi_too_large past the body limit', async () => {
-    const res = await post(pki, h.port, { client: pki.clients.good, body: Buffer.alloc(5000, 'a') })
+    const res = await post(pki, h.port, { client: pki.clients.good, body: Buffer.alloc(20_000, 'a') })
     expect(res.status).toBe(400)
     expect(res.headers['x-ehi-gateway-reason']).toBe('ehi_too_large')
   })
 
   it('closes the connection after ehi_too_large: the rest of the body is not read', async () => {
-    const res = await post(pki, h.port, { client: pki.clients.good, body: Buffer.alloc(5000, 'a') })
+    const res = await post(pki, h.port, { client: pki.clients.good, body: Buffer.alloc(20_000, 'a') })
     expect(res.headers.connection).toBe('close')
   })
 
