@@ -203,6 +203,7 @@ export function createMetrics(registry: Registry) {
 /** Control plane: the loaded material, reloads, readiness and workers. */
 export function createControlMetrics(registry: Registry) {
   const registers = [registry]
+  let workersUp = () => 1
   return {
     certificateExpiry: new Gauge({
       name: `${METRIC_PREFIX}certificate_expiry_timestamp_seconds`,
@@ -280,9 +281,16 @@ export function createControlMetrics(registry: Registry) {
     }),
     workers: new Gauge({
       name: `${METRIC_PREFIX}workers`,
-      help: 'Data-plane worker processes running now.',
+      help: 'Data-plane worker processes running now (1 without a cluster: the process itself), read at each scrape.',
       registers,
+      collect() {
+        this.set(workersUp())
+      },
     }),
+    /** Where the workers gauge reads the count from (the cluster primary's live count). */
+    countWorkersWith(count: () => number) {
+      workersUp = count
+    },
     workersConfigured: new Gauge({
       name: `${METRIC_PREFIX}workers_configured`,
       help: 'Data-plane worker processes the gateway is configured to run.',

@@ -103,6 +103,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   control.reloads.inc({ result: 'success' }, 0)
   control.reloads.inc({ result: 'failure' }, 0)
   control.workersConfigured.set(options.workers?.().expected ?? 1)
+  if (options.workers) control.countWorkersWith(() => options.workers!().up)
   const markLoaded = () => {
     recordMaterial(control, current.material)
     control.candidateTrustConfig.reset()
@@ -171,7 +172,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       now: Date.now(),
     })
     control.ready.set(checks.every((c) => c.ok) ? 1 : 0)
-    if (options.workers) control.workers.set(options.workers().up)
     return checks
   }
 

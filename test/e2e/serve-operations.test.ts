@@ -95,6 +95,18 @@ function sum(metrics: string, name: string): number {
     .reduce((total, line) => total + Number(line.split(' ').pop()), 0)
 }
 
+describe('without a cluster', () => {
+  it('reports its one data plane as one worker, without /readyz being asked first', async () => {
+    const s = await serve('single')
+    try {
+      expect(await s.metrics()).toMatch(/^ehi_gateway_workers 1$/m)
+    } finally {
+      s.run.child.kill('SIGTERM')
+      await s.run.exited
+    }
+  })
+})
+
 describe('SIGHUP', () => {
   it('reloads: a new CA bundle changes who is admitted', async () => {
     const s = await serve('sighup')
