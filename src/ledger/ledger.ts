@@ -90,6 +90,8 @@ export interface Ledger {
   flush(timeoutMs?: number): Promise<boolean>
   /** Compares a stored Cut_Off with the ledger now, records and returns the result. */
   reconcile(cutoffId: string): Promise<Reconciliation | undefined>
+  /** The retention pass (also run hourly): deletes records older than ledger.retentionDays. */
+  prune(): Promise<number>
   /** Writes what is queued within `timeoutMs` (what is left is dropped and counted), then closes. */
   close(timeoutMs?: number): Promise<void>
 }
@@ -115,6 +117,19 @@ const MAX_LOOKUPS_IN_FLIGHT = 64
 const PRUNE_EVERY_MS = 3_600_000
 const PRUNE_CHUNK = 5000
 const DAY_MS = 86_400_000
+
+/** What an operator can do, appended to each error in the log and in /readyz. */
+const HINTS: Readonly<Record<LedgerErrorKind, string>> = {
+  unavailable: 'the store is unreachable; records wait in the queue and writes are retried',
+  timeout: 'the store is slow to answer; records wait in the queue and writes are retried',
+  full: 'free disk space or lower ledger.retentionDays; records wait in the queue meanwhile',
+  readonly:
+    'let the gateway write the data folder and the file (owner, mode, read-only mount, database role)',
+  corrupt: 'move the file aside (the gateway then starts a new ledger) and keep it for investigation',
+  schema: 'the gateway does not write to this store',
+  config: 'fix the ledger settings',
+  other: 'see the error; records wait in the queue and writes are retried',
+}
 
 /** Kinds after which retrying soon is pointless: the store stays unusable until someone acts. */
 const FAILED_KINDS: ReadonlySet<LedgerErrorKind> = new Set(['corrupt', 'schema', 'config'])
@@ -160,6 +175,7 @@ export function disabledLedger(): Ledger {
     ready: async () => {},
     flush: async () => true,
     reconcile: async () => undefined,
+    prune: async () => 0,
     close: async () => {},
   }
 }
@@ -200,6 +216,8 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
   let flushDue = Number.POSITIVE_INFINITY
   let retryMs = 0
   let reopenNeeded = false
+  let connecting = false
+  let retryTimer: NodeJS.Timeout | undefined
   let lookupsInFlight = 0
 
   const cache = new Map<string, SeenEntry>()
@@ -236,7 +254,7 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
   function failure(error: unknown): { kind: LedgerErrorKind; message: string } {
     const kind = errorKind(error)
     const raw = (error as Error)?.message ?? String(error)
-    return { kind, message: redact(raw).slice(0, 500) }
+    return { kind, message: `${redact(raw).slice(0, 400)} (${HINTS[kind]})` }
   }
 
   // ---- opening (and reopening after a failure) ----
@@ -245,7 +263,13 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
   const readyPromise = new Promise<void>((resolve) => (readyResolve = resolve))
 
   async function connect(): Promise<void> {
-    if (closed) return
+    if (closed || connecting) return
+    if (writing) {
+      // Reopening closes the store's connections first: no write may be using them.
+      later(() => void connect(), 50)
+      return
+    }
+    connecting = true
     try {
       const result = await store.open({ migrate: true })
       if (closed) {
@@ -269,17 +293,26 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
       noteFailure(f)
       retryLater(() => void connect(), FAILED_KINDS.has(f.kind))
     } finally {
+      connecting = false
       readyResolve()
     }
   }
 
+  /** One retry pending at a time: a newer failure replaces the older plan. */
   function retryLater(fn: () => void, longWait: boolean) {
     retryMs = longWait
       ? config.retryMaxMs
       : retryMs === 0
         ? FIRST_RETRY_MS
         : Math.min(retryMs * 2, config.retryMaxMs)
-    later(fn, retryMs)
+    if (retryTimer) {
+      clearTimeout(retryTimer)
+      timers.delete(retryTimer)
+    }
+    retryTimer = later(() => {
+      retryTimer = undefined
+      fn()
+    }, retryMs)
   }
 
   function later(fn: () => void, ms: number): NodeJS.Timeout {
@@ -579,8 +612,8 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
 
   // ---- retention ----
 
-  async function prune(): Promise<void> {
-    if (!opened || closed || config.retentionDays === 0) return
+  async function prune(): Promise<number> {
+    if (!opened || closed || config.retentionDays === 0) return 0
     const before = now() - config.retentionDays * DAY_MS
     let total = 0
     try {
@@ -603,6 +636,7 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
         'ledger retention: pruning failed, retried later',
       )
     }
+    return total
   }
   if (config.retentionDays > 0) {
     // The first run soon after start (spread so several workers do not start together).
@@ -673,6 +707,7 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
     ready: () => readyPromise,
     flush,
     reconcile,
+    prune,
     close,
   }
 }

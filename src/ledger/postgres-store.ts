@@ -196,6 +196,7 @@ export function postgresStore(options: PostgresStoreOptions): LedgerStore {
 
   async function migrate(): Promise<void> {
     const client = await requireOpen(writes).connect()
+    client.on('error', () => {})
     try {
       await client.query('BEGIN')
       // Two gateways starting together: one migrates, the other then finds the schema current.
@@ -229,6 +230,7 @@ export function postgresStore(options: PostgresStoreOptions): LedgerStore {
     await Promise.all(
       Array.from({ length: options.connections }, async () => {
         const client = await p.connect()
+        client.on('error', () => {})
         try {
           await client.query({
             name: 'ledger_lookup_v1',
@@ -285,6 +287,10 @@ export function postgresStore(options: PostgresStoreOptions): LedgerStore {
         .catch((error: unknown) => {
           throw clean(error)
         })
+      // A checked-out connection the server drops emits 'error' on the client, not the pool:
+      // without a listener that would crash the gateway. The query itself rejects.
+      const ignore = () => {}
+      client.on('error', ignore)
       try {
         await client.query('BEGIN')
         await client.query({ name: 'ledger_insert_messages_v1', text: INSERT_MESSAGES, values: columns })
@@ -323,9 +329,11 @@ export function postgresStore(options: PostgresStoreOptions): LedgerStore {
           }
         }
         await client.query('COMMIT')
+        client.off('error', ignore)
         client.release()
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {})
+        client.off('error', ignore)
         // A broken connection goes back destroyed, so the next batch gets a fresh one.
         client.release(error as Error)
         throw clean(error)

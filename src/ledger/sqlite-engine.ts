@@ -6,7 +6,7 @@
  * WAL mode: readers (lookups, `ledger tail`) never wait for the writer, and several gateway
  * processes can write one file, each waiting its turn up to the busy timeout.
  */
-import { mkdirSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type * as NodeSqlite from 'node:sqlite'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
@@ -81,7 +81,50 @@ export class SqliteEngine {
 
   async open(migrate: boolean): Promise<OpenResult> {
     const { DatabaseSync } = await loadSqlite()
-    return this.openWith(DatabaseSync, migrate)
+    try {
+      return this.openWith(DatabaseSync, migrate)
+    } catch (error) {
+      throw this.explain(error)
+    }
+  }
+
+  /**
+   * SQLite's codes say little about why (a read-only mount is an I/O error, a folder it may not
+   * write is "unable to open"): the file system is asked, so the operator reads the real cause.
+   */
+  private explain(error: unknown): unknown {
+    const errcode = (error as { errcode?: unknown }).errcode
+    if (typeof errcode !== 'number') return error
+    const { path } = this.options
+    const detail = (error as Error).message
+    const primary = errcode & 0xff
+    if (primary === 11 || primary === 26)
+      return new LedgerStoreError('corrupt', `${path} is not a SQLite database or is damaged (${detail})`)
+    if (primary === 13) return new LedgerStoreError('full', `${path}: ${detail}`)
+    if (primary === 5 || primary === 6)
+      return new LedgerStoreError(
+        'timeout',
+        `${path} stayed locked by another process past the busy timeout (ledger.writeTimeoutMs; SQLite: ${detail})`,
+      )
+    if (primary === 8 || primary === 10 || primary === 14) {
+      const folder = dirname(path)
+      for (const target of [folder, path]) {
+        if (target === path && !existsSync(path)) continue
+        try {
+          accessSync(target, constants.W_OK)
+        } catch (cause) {
+          const code = (cause as NodeJS.ErrnoException).code
+          return new LedgerStoreError('readonly', `cannot write ${target} (${code}; SQLite: ${detail})`)
+        }
+      }
+      try {
+        if (statfsSync(folder).bavail === 0)
+          return new LedgerStoreError('full', `the file system of ${folder} is full (SQLite: ${detail})`)
+      } catch {
+        // No answer from statfs: keep SQLite's own error.
+      }
+    }
+    return error
   }
 
   private openWith(Database: typeof DatabaseSync, migrate: boolean): OpenResult {
@@ -186,6 +229,14 @@ export class SqliteEngine {
   }
 
   insert(records: readonly LedgerRecord[]): void {
+    try {
+      this.insertBatch(records)
+    } catch (error) {
+      throw this.explain(error)
+    }
+  }
+
+  private insertBatch(records: readonly LedgerRecord[]): void {
     const db = this.database()
     const message = this.statement(
       `INSERT OR IGNORE INTO ledger_messages (${MESSAGE_COLUMNS.join(', ')}) VALUES (${MESSAGE_COLUMNS.map(() => '?').join(', ')})`,

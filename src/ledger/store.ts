@@ -86,8 +86,8 @@ export class LedgerStoreError extends Error {
 
 /** SQLite's primary result codes (extended codes carry them in their low byte). */
 const SQLITE_KINDS: Record<number, LedgerErrorKind> = {
-  5: 'unavailable', // SQLITE_BUSY: another process holds the write lock past the busy timeout
-  6: 'unavailable', // SQLITE_LOCKED
+  5: 'timeout', // SQLITE_BUSY: another process holds the write lock past the busy timeout
+  6: 'timeout', // SQLITE_LOCKED
   8: 'readonly', // SQLITE_READONLY
   10: 'unavailable', // SQLITE_IOERR
   11: 'corrupt', // SQLITE_CORRUPT

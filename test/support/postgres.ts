@@ -107,14 +107,16 @@ export async function startPostgres(registry?: string): Promise<PgCluster> {
     '--no-sync',
   ])
   const port = await freePort()
-  // Durability off: a test cluster, thrown away at the end; TCP on loopback only.
-  const options = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories= -c fsync=off -c full_page_writes=off -c synchronous_commit=off`
+  // No fsync: a test cluster, thrown away at the end (a clean stop still writes everything out,
+  // so a restart loses nothing). TCP on loopback only.
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories= -c fsync=off -c full_page_writes=off`
   const log = join(root, 'server.log')
   const start = () =>
     asPostgres(join(bin, 'pg_ctl'), ['-D', dataDir, '-o', options, '-l', log, '-w', '-t', '30', 'start'])
-  const stop = () => {
+  /** A clean stop (mode fast: connections are closed, committed work is kept), as a restart does. */
+  const stop = (mode: 'fast' | 'immediate' = 'fast') => {
     if (existsSync(join(dataDir, 'postmaster.pid')))
-      asPostgres(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop'])
+      asPostgres(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', mode, '-w', '-t', '30', 'stop'])
   }
   start()
   let destroyed = false
@@ -122,7 +124,7 @@ export async function startPostgres(registry?: string): Promise<PgCluster> {
     if (destroyed) return
     destroyed = true
     try {
-      stop()
+      stop('immediate')
     } finally {
       rmSync(root, { recursive: true, force: true })
       if (registered) rmSync(registered, { force: true })
@@ -153,7 +155,7 @@ export async function startPostgres(registry?: string): Promise<PgCluster> {
       return url(name)
     },
     query,
-    stopServer: stop,
+    stopServer: () => stop('fast'),
     startServer: start,
     destroy,
   }
