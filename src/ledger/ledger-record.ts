@@ -185,7 +185,7 @@ export function dedupKeyFromFields(
     return v && v.length <= 64 && shape.test(v) ? v : null
   }
   const txn = shaped(fields.TXn_ID, DIGITS_ID)
-  if (txn === null || BigInt(txn) > INT64_MAX) return undefined
+  if (txn === null || BigInt(txn) > INT64_MAX || cardLike(txn)) return undefined
   return {
     txn_id: BigInt(txn).toString(),
     mtid: shaped(fields.MTID, SHAPES.mtid),
@@ -204,6 +204,26 @@ export function dedupKeyString(key: DedupKey): string {
 // so no numeric field but TXn_ID and CutoffID (Thredd's 64-bit ids) accepts that many.
 
 const INT64_MAX = 9223372036854775807n
+
+/**
+ * A 64-bit id that could be a card number: 13 to 19 digits passing the Luhn check. Thredd's ids
+ * have 10 digits in every published example; one this long that passes Luhn is kept out (masked)
+ * rather than risk storing a PAN a sender put in the wrong field. [inferred: see docs/ledger.md]
+ */
+function cardLike(digits: string): boolean {
+  const d = digits.replace(/^0+/, '')
+  if (d.length < 13 || d.length > 19) return false
+  let sum = 0
+  for (let i = 0; i < d.length; i++) {
+    let n = d.charCodeAt(d.length - 1 - i) - 48
+    if (i % 2 === 1) {
+      n *= 2
+      if (n > 9) n -= 9
+    }
+    sum += n
+  }
+  return sum % 10 === 0
+}
 const DIGITS_ID = /^\d{1,19}$/
 const SHAPES = {
   mtid: /^\d{2,4}$/,
@@ -259,7 +279,7 @@ export function toLedgerRecord(event: LedgerEvent, options: RecordOptions): Ledg
   const id = (column: string, value: unknown): string | null => {
     const s = text(column, value, DIGITS_ID)
     if (s === null) return null
-    if (BigInt(s) > INT64_MAX) {
+    if (BigInt(s) > INT64_MAX || cardLike(s)) {
       masked.push(column)
       return null
     }

@@ -90,6 +90,7 @@ describe('toLedgerRecord', () => {
     ['text as Txn_Type', { Txn_Type: 'AA' }, 'txn_type'],
     ['a lower-case Authorised_by_GPS', { Authorised_by_GPS: 'y' }, 'authorised_by_gps'],
     ['a TXn_ID past 64 bits', { TXn_ID: '99999999999999999999' }, 'txn_id'],
+    ['a TXn_ID that could be a card number (16 digits, Luhn)', { TXn_ID: '4000056655665556' }, 'txn_id'],
     ['letters in TXn_ID', { TXn_ID: '90000x0001' }, 'txn_id'],
     ['a truncated audit value', { TXn_ID: `${'9'.repeat(64)}...` }, 'txn_id'],
   ])('masks %s', (_name, fields, column) => {
@@ -120,6 +121,12 @@ describe('toLedgerRecord', () => {
     const r = toLedgerRecord(event({ requestId: '4111111111111111' }), OPTIONS)
     expect(r.request_id).toMatch(/^[0-9a-f-]{36}$/)
     expect(r.masked).toBe('request_id')
+  })
+
+  it('keeps a long TXn_ID that fails the Luhn check (not a card number)', () => {
+    expect(toLedgerRecord(event({ fields: { TXn_ID: '4000056655665557' } }), OPTIONS).txn_id).toBe(
+      '4000056655665557',
+    )
   })
 
   it('stores a TXn_ID without leading zeros (one BIGINT, one key)', () => {
