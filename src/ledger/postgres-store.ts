@@ -137,10 +137,20 @@ export function postgresStore(options: PostgresStoreOptions): LedgerStore {
     return wrapped
   }
 
+  /**
+   * The URL with the password of ledger.passwordFile in it: pg lets the URL's fields win over
+   * separate settings, so a URL without one would log in without any.
+   */
+  function connectionString(): string {
+    if (options.password === undefined) return options.url
+    const url = new URL(options.url)
+    url.password = encodeURIComponent(options.password)
+    return url.toString()
+  }
+
   function pool(max: number): pg.Pool {
     const p = new pg.Pool({
-      connectionString: options.url,
-      ...(options.password !== undefined ? { password: options.password } : {}),
+      connectionString: connectionString(),
       max,
       connectionTimeoutMillis: options.connectTimeoutMs ?? Math.min(options.statementTimeoutMs, 5000),
       // Connections stay open: a lookup has ~10 ms, less than a fresh connection's SCRAM login.
