@@ -44,6 +44,11 @@ const LABEL_VALUES: Record<string, readonly string[]> = {
   outcome: ['host_answer', 'synthesized', 'refused', 'rejected', 'host_failure'],
   role: ['server', 'client_ca'],
   result: ['success', 'failure'],
+  // The message ledger's labels (src/ledger/, listed in each metric's help).
+  verdict: ['match', 'mismatch', 'incomplete'],
+  found: ['seen', 'new', 'unknown'],
+  cause: ['queue_full', 'shutdown'],
+  error: ['unavailable', 'timeout', 'full', 'readonly', 'corrupt', 'schema', 'other'],
 }
 
 interface Known {
@@ -338,6 +343,9 @@ const REQUIRED_ALERTS = [
   'EhiGatewayWorkerRestarted',
   'EhiGatewayClientCertificateExpiringSoon',
   'EhiGatewayNoTraffic',
+  'EhiGatewayLedgerCutoffMismatch',
+  'EhiGatewayLedgerRecordsDropped',
+  'EhiGatewayLedgerStoreDown',
 ]
 
 describe('PromQL reader', () => {
