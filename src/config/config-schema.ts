@@ -511,7 +511,7 @@ export const ConfigSchema = Type.Object(
           100,
         ),
         writeTimeoutMs: Millis(
-          'A batch the store has not taken after this long counts as failed and is retried (written once: records carry their request id). Also the PostgreSQL statement timeout and the SQLite busy timeout.',
+          "A batch the store has not taken after this long counts as failing (logged, its records counted as deferred); it is sent again only once that attempt has ended, so nothing is written twice. Also the PostgreSQL statement timeout and the SQLite busy timeout (how long a write waits for another gateway process's lock).",
           5000,
           100,
         ),

@@ -220,7 +220,7 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
   let retryTimer: NodeJS.Timeout | undefined
   let lookupsInFlight = 0
 
-  const cache = new Map<string, SeenEntry>()
+  const cache = new RecentKeys<SeenEntry>(config.cacheEntries)
   const timers = new Set<NodeJS.Timeout>()
 
   function setState(next: LedgerState, error?: { kind: LedgerErrorKind; message: string }) {
@@ -485,8 +485,7 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
       if (hostAck) entry.acknowledged = { requestId: rec.request_id, answer: rec.stored_answer }
       return
     }
-    if (cache.size >= config.cacheEntries) cache.delete(cache.keys().next().value!)
-    cache.set(k, {
+    cache.add(k, {
       first: {
         requestId: rec.resend_of ?? rec.request_id,
         arrivedAt: rec.arrived_at,
@@ -528,10 +527,7 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
       return counted({ found: 'unknown', resend: attemptResend, unknownReason: 'unavailable' })
     if (rows.length === 0) return counted({ found: 'new', resend: attemptResend, source: 'store' })
     const entry = entryFromRows(rows)
-    if (config.cacheEntries > 0 && !cache.has(k)) {
-      if (cache.size >= config.cacheEntries) cache.delete(cache.keys().next().value!)
-      cache.set(k, entry)
-    }
+    if (!cache.get(k)) cache.add(k, entry)
     return counted(seenResult(entry, query, 'store'))
   }
 
@@ -709,6 +705,33 @@ function createLedger(deps: LedgerDeps, settings: LedgerSettings): Ledger {
     reconcile,
     prune,
     close,
+  }
+}
+
+/**
+ * The recent-key cache: at most `max` entries, the oldest forgotten first. Not a Map evicted
+ * through keys().next(): V8 walks every deleted slot from the front on each call, which made
+ * record() cost several microseconds once the cache was full.
+ */
+class RecentKeys<T> {
+  private readonly map = new Map<string, T>()
+  private readonly ring: (string | undefined)[]
+  private readonly max: number
+  private next = 0
+  constructor(max: number) {
+    this.max = max
+    this.ring = new Array<string | undefined>(max)
+  }
+  get(key: string): T | undefined {
+    return this.map.get(key)
+  }
+  add(key: string, value: T): void {
+    if (this.max === 0 || this.map.has(key)) return
+    const evicted = this.ring[this.next]
+    if (evicted !== undefined) this.map.delete(evicted)
+    this.ring[this.next] = key
+    this.next = (this.next + 1) % this.max
+    this.map.set(key, value)
   }
 }
 

@@ -59,6 +59,9 @@ async function twoWritersThenReader(url: string) {
 function expectBothKept(run: Awaited<ReturnType<typeof twoWritersThenReader>>) {
   for (const w of [run.a, run.b]) {
     expect(w.code, w.stderr).toBe(0)
+    // Nothing on stderr: no ExperimentalWarning from node:sqlite (loadSqlite filters it on the
+    // Node 24 releases that print it), no driver noise.
+    expect(w.stderr).toBe('')
     expect(step(w.lines, 'flush')).toMatchObject({
       empty: true,
       status: { state: 'ok', written: PER_PROCESS, deferred: 0, dropped: 0 },
