@@ -137,6 +137,14 @@ describe.each(['sqlite', 'postgres'] as const)('ledger on %s', (engine) => {
     expect(await counterValue(b.registry, 'ehi_gateway_ledger_lookups_total', { found: 'seen' })).toBe(1)
   })
 
+  it('forgets the oldest keys past ledger.cacheEntries and finds them in the store instead', async () => {
+    const { ledger } = await ledgerAt(await freshUrl(engine), { cacheEntries: 2 })
+    for (const txnId of ['1', '2', '3']) ledger.record(message({ txnId }))
+    await ledger.flush()
+    expect(await ledger.lookup(query({ txnId: '3' }))).toMatchObject({ found: 'seen', source: 'cache' })
+    expect(await ledger.lookup(query({ txnId: '1' }))).toMatchObject({ found: 'seen', source: 'store' })
+  })
+
   it('says unknown (never waits, never fails) without a usable key, and marks SendingAttemptCount >= 1', async () => {
     const { ledger } = await ledgerAt(await freshUrl(engine))
     expect(await ledger.lookup({ fields: { MTID: '0100', SendingAttemptCount: '2' } })).toEqual({
