@@ -57,6 +57,13 @@ function recordMany(t: TestLedger, from: number, count: number): number {
   return slowest
 }
 
+/**
+ * "Not blocked": far below what a blocked caller would wait here (the stores' timeouts are 3 s and
+ * more, a hung store forever), far above the scheduling noise of a loaded 2-core CI machine. Not a
+ * timing goal: those live in the bench.
+ */
+const NOT_BLOCKED_MS = 1000
+
 const stateLines = (t: TestLedger) => t.lines.filter((l) => l.event === 'ledger_state')
 const step = (lines: ChildLine[], name: string, index = 0) => lines.filter((l) => l.step === name)[index]!
 
@@ -73,7 +80,7 @@ describe('a corrupt SQLite file', () => {
     expect(t.ledger.status().error!.message).toContain('move the file aside')
     expect(stateLines(t)).toEqual([expect.objectContaining({ level: 'error', state: 'failed' })])
 
-    expect(recordMany(t, 1, 150)).toBeLessThan(50)
+    expect(recordMany(t, 1, 150)).toBeLessThan(NOT_BLOCKED_MS)
     expect(t.ledger.status()).toMatchObject({ queued: 100, dropped: 50, deferred: 100, dropping: true })
     expect(
       await counterValue(t.registry, 'ehi_gateway_ledger_records_dropped_total', { cause: 'queue_full' }),
@@ -113,7 +120,7 @@ describe('a full SQLite database (max_page_count)', () => {
     )
     const writtenWhenFull = t.ledger.status().written
     const queuedWhenFull = t.ledger.status().queued
-    expect(recordMany(t, 100_000, 400)).toBeLessThan(50)
+    expect(recordMany(t, 100_000, 400)).toBeLessThan(NOT_BLOCKED_MS)
     expect(t.ledger.status()).toMatchObject({
       queued: 300,
       dropped: queuedWhenFull + 400 - 300,
@@ -137,7 +144,8 @@ describe('a full SQLite database (max_page_count)', () => {
 describe('a SQLite writer waiting for another process', () => {
   it('holds up the writer thread only: the event loop keeps turning and lookups keep answering', async () => {
     const file = join(dir, 'locked', 'ledger.db')
-    const t = await ledgerAt(`sqlite:${file}`, { writeTimeoutMs: 400 })
+    // A busy timeout of 3 s: had the wait been on the event loop, the lag would show it.
+    const t = await ledgerAt(`sqlite:${file}`, { writeTimeoutMs: 3000 })
     t.ledger.record(message({ txnId: '1' }))
     await t.ledger.flush()
 
@@ -152,7 +160,7 @@ describe('a SQLite writer waiting for another process', () => {
     }, 5)
     try {
       recordMany(t, 10, 20)
-      await eventually(() => t.ledger.status().state === 'degraded', 5000)
+      await eventually(() => t.ledger.status().state === 'degraded', 10_000)
       expect(t.ledger.status().error).toMatchObject({ kind: 'timeout' })
       // The reader thread is not the writer: a fresh gateway's lookup reads the earlier record.
       const b = await ledgerAt(`sqlite:${file}`)
@@ -165,7 +173,7 @@ describe('a SQLite writer waiting for another process', () => {
       other.exec('ROLLBACK')
       other.close()
     }
-    expect(lag).toBeLessThan(200)
+    expect(lag).toBeLessThan(NOT_BLOCKED_MS)
     await eventually(() => t.ledger.status().state === 'ok' && t.ledger.status().queued === 0)
     expect(t.ledger.status().written).toBe(21)
   })
@@ -211,8 +219,8 @@ describe('a read-only data directory (a read-only bind mount)', () => {
       const opened = step(lines, 'open').status as { state: string; error: { kind: string; message: string } }
       expect(opened).toMatchObject({ state: 'degraded', error: { kind: 'readonly' } })
       expect(opened.error.message).toMatch(new RegExp(`cannot write ${folder}.*EROFS`))
-      expect(step(lines, 'record').maxCallMs).toBeLessThan(50)
-      expect(step(lines, 'lookup').maxMs).toBeLessThan(500)
+      expect(step(lines, 'record').maxCallMs).toBeLessThan(NOT_BLOCKED_MS)
+      expect(step(lines, 'lookup').maxMs).toBeLessThan(NOT_BLOCKED_MS)
       expect(step(lines, 'status').status).toMatchObject({ queued: 50, deferred: 50, written: 0 })
       expect(step(lines, 'shell').status).toBe(0)
       expect(step(lines, 'flush')).toMatchObject({
@@ -248,7 +256,7 @@ describe('a read-only data directory (a read-only bind mount)', () => {
       )
       expect(code, stderr).toBe(0)
       expect(step(lines, 'open').status).toMatchObject({ state: 'degraded', error: { kind: 'readonly' } })
-      expect(step(lines, 'record').maxCallMs).toBeLessThan(50)
+      expect(step(lines, 'record').maxCallMs).toBeLessThan(NOT_BLOCKED_MS)
       expect(step(lines, 'status').status).toMatchObject({ queued: 100, dropped: 20 })
       expect(step(lines, 'close').status).toMatchObject({ state: 'closed', dropped: 120 })
       expect(existsSync(join(folder, 'ledger.db'))).toBe(false)
@@ -282,13 +290,13 @@ describe('a full disk (an 8 MiB tmpfs)', () => {
       )
       expect(code, stderr).toBe(0)
       expect(step(lines, 'fill').ok).toBe(true)
-      expect(step(lines, 'record', 1).maxCallMs).toBeLessThan(50)
+      expect(step(lines, 'record', 1).maxCallMs).toBeLessThan(NOT_BLOCKED_MS)
       expect(step(lines, 'waitState').status).toMatchObject({ state: 'degraded', error: { kind: 'full' } })
       const done = step(lines, 'flush', 1)
       expect(done).toMatchObject({ empty: true, status: { state: 'ok', written: 3010, dropped: 0 } })
       expect((done.status as { deferred: number }).deferred).toBeGreaterThan(0)
       // The loop stayed free while the writer thread hit ENOSPC.
-      expect(step(lines, 'flush', 1).maxLagMs).toBeLessThan(200)
+      expect(step(lines, 'flush', 1).maxLagMs).toBeLessThan(NOT_BLOCKED_MS)
     },
     60_000,
   )
@@ -308,14 +316,14 @@ describe('PostgreSQL', () => {
     await t.ledger.flush()
     pg.stopServer()
     try {
-      expect(recordMany(t, 1000, 200)).toBeLessThan(50)
+      expect(recordMany(t, 1000, 200)).toBeLessThan(NOT_BLOCKED_MS)
       await eventually(() => t.ledger.status().state === 'degraded')
       expect(t.ledger.status().error!.kind).toBe('unavailable')
       const t0 = performance.now()
       const lookups = await Promise.all(
         Array.from({ length: 20 }, (_, i) => t.ledger.lookup(query({ txnId: String(50_000 + i) }))),
       )
-      expect(performance.now() - t0).toBeLessThan(500)
+      expect(performance.now() - t0).toBeLessThan(NOT_BLOCKED_MS)
       expect(new Set(lookups.map((l) => l.found))).toEqual(new Set(['unknown']))
       recordMany(t, 2000, 100)
       await new Promise((resolve) => setTimeout(resolve, 500))
@@ -372,7 +380,7 @@ describe('PostgreSQL', () => {
         found: 'unknown',
         unknownReason: 'timeout',
       })
-      expect(performance.now() - t0).toBeLessThan(200)
+      expect(performance.now() - t0).toBeLessThan(NOT_BLOCKED_MS)
     } finally {
       await client.query('ROLLBACK')
       await client.end()
