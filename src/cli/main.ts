@@ -11,6 +11,7 @@ import { CHECK_USAGE, checkCommand } from './check-command.ts'
 import { demo } from './demo-command.ts'
 import { packageRoot, packageVersion } from '../package-info.ts'
 import { serve } from './serve-command.ts'
+import { LEDGER_USAGE, ledgerCommand } from './ledger-command.ts'
 import { VERIFY_CONFIG_USAGE, verifyConfigCommand } from './verify-config-command.ts'
 import { simulate, SIMULATE_USAGE, UsageError } from './simulate-command.ts'
 import { join } from 'node:path'
@@ -24,7 +25,7 @@ Commands:
                                the embedded reference EHI host behind it (what \`npm start\` runs).
   certs dev [--out DIR] [--force]
                                Generate the dev PKI (default DIR: certs/dev).
-${CERTS_TOOLS_USAGE}${CHECK_USAGE}${VERIFY_CONFIG_USAGE}${SIMULATE_USAGE}
+${CERTS_TOOLS_USAGE}${CHECK_USAGE}${VERIFY_CONFIG_USAGE}${LEDGER_USAGE}${SIMULATE_USAGE}
   --version, --help
 
 Exit codes: 0 ok, 1 failure at run time, 2 invalid configuration or usage.
@@ -72,6 +73,12 @@ async function main(argv: string[]): Promise<number> {
       return checkCommand(rest)
     case 'verify-config':
       return verifyConfigCommand(rest)
+    case 'ledger':
+      return ledgerCommand(
+        rest,
+        (text) => process.stdout.write(text),
+        (text) => process.stderr.write(text),
+      )
     case '--version':
     case '-v':
       process.stdout.write(`${packageVersion()}\n`)

@@ -7,6 +7,11 @@ import Type, { type Static, type TSchema } from 'typebox'
 
 /** Marks string fields that name a file, so relative paths resolve against the config file. */
 export const FILE_PATH = 'x-file-path'
+/**
+ * Marks a URL field whose `sqlite:` form names a file: its relative path resolves against the
+ * config file like a FILE_PATH, but the file is the gateway's own data, not an input to read.
+ */
+export const SQLITE_URL = 'x-sqlite-url'
 
 const FilePath = (description: string) => Type.String({ minLength: 1, description, [FILE_PATH]: true })
 const FilePaths = (description: string, options: { minItems?: number; default?: string[] } = {}) =>
@@ -678,6 +683,108 @@ export const ConfigSchema = Type.Object(
         additionalProperties: false,
         default: {},
         description: 'Hot reload of certificates, trust and policy.',
+      },
+    ),
+
+    ledger: Type.Object(
+      {
+        url: Type.Optional(
+          Type.String({
+            description:
+              "Where the message ledger is kept; unset (the default) = no ledger. `sqlite:/var/lib/ehi-gateway/ledger.db`: an embedded SQLite file (WAL mode) in a data directory the gateway may write, made if missing; a relative path resolves against the config file's folder. `postgres://user@host:5432/db`: a PostgreSQL database several gateways share (give the password in ledger.passwordFile, not in the URL). The ledger never delays an answer: when the store is unreachable, full, read-only, corrupt or of a newer schema, the gateway answers Thredd as before, logs one line per state change and counts deferred and dropped records.",
+            pattern: '^(sqlite:.+|postgres(ql)?://.+)$',
+            [SQLITE_URL]: true,
+          }),
+        ),
+        passwordFile: Type.Optional(
+          FilePath(
+            'File holding the PostgreSQL password (trailing newline ignored). Keeps the secret out of the URL, the environment and the logs. Unreadable or empty: the gateway does not start.',
+          ),
+        ),
+        instanceId: Type.Optional(
+          Type.String({
+            description:
+              'Name of this gateway in each record (letters, digits, `.`, `_`, `:`, `-`). Default: the host name and process id.',
+            pattern: '^[A-Za-z0-9._:-]{1,64}$',
+          }),
+        ),
+        queueSize: Type.Integer({
+          description:
+            'Records waiting to be written, at most (about 1 KB each). While the store is down they wait here; past it new records are dropped and counted (ehi_gateway_ledger_records_dropped_total{cause="queue_full"}).',
+          default: 20000,
+          minimum: 100,
+          maximum: 1000000,
+        }),
+        batchSize: Type.Integer({
+          description: 'Records written in one transaction, at most.',
+          default: 200,
+          minimum: 1,
+          maximum: 5000,
+        }),
+        batchIntervalMs: Millis(
+          'A record waits at most this long before its batch is written (a full batch is written at once). Longer: fewer transactions, later visibility to `ledger tail` and to other gateways.',
+          200,
+          10,
+        ),
+        retryMaxMs: Millis(
+          'A failed write is retried with doubling waits from 100 ms up to this long; records wait in the queue meanwhile.',
+          30000,
+          100,
+        ),
+        writeTimeoutMs: Millis(
+          "A batch the store has not taken after this long counts as failing (logged, its records counted as deferred); it is sent again only once that attempt has ended, so nothing is written twice. Also the PostgreSQL statement timeout and the SQLite busy timeout (how long a write waits for another gateway process's lock).",
+          5000,
+          100,
+        ),
+        lookupTimeoutMs: Type.Integer({
+          description:
+            'Budget of a duplicate lookup in the store (after the in-process cache). Past it the answer is "unknown" and the message goes on as new; the request never waits longer.',
+          default: 10,
+          minimum: 1,
+          maximum: 1000,
+        }),
+        cacheEntries: Type.Integer({
+          description:
+            'Recent message keys held in memory per process to recognise resends without a store read (Thredd resends every 2 minutes, 5 times). 0 = always read the store.',
+          default: 20000,
+          minimum: 0,
+          maximum: 1000000,
+        }),
+        retentionDays: Type.Integer({
+          description:
+            'Records older than this are deleted in the background (hourly, in small chunks). 0 = keep everything (the store grows without bound: see docs/ledger.md for the footprint).',
+          default: 35,
+          minimum: 0,
+          maximum: 3650,
+        }),
+        replayAcknowledged: Type.Boolean({
+          description:
+            "Answer an exact resend of a message the host already acknowledged (Acknowledgement 1) with the host's own stored answer, without forwarding it. Only acknowledgement answers (reversals, advices, financials, loads...) are stored, never decisions or Cut_Off answers, and never an answer the gateway made. Off: every resend goes to the host, marked x-ehi-resend-of.",
+          default: false,
+        }),
+        failReadiness: Type.Boolean({
+          description:
+            '/readyz fails while the ledger cannot write (store down, full, read-only, corrupt, newer schema) or drops records. Off (default): the ledger state is shown in /readyz details but never takes the gateway out of service.',
+          default: false,
+        }),
+        reconcileDelayMs: Millis(
+          'A Cut_Off is compared with the ledger this long after it is written, so that messages other gateways are still writing are counted.',
+          10000,
+          0,
+        ),
+        connections: Type.Integer({
+          description:
+            'PostgreSQL connections per gateway process, for writes and for lookups each (SQLite uses one writer and one reader thread).',
+          default: 2,
+          minimum: 1,
+          maximum: 32,
+        }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description:
+          'The message ledger: one record per EHI message (identifiers, answer, timings; never card data), duplicate recognition, Cut_Off reconciliation. See docs/ledger.md. Off until ledger.url is set.',
       },
     ),
 

@@ -9,7 +9,7 @@ import type { TSchema } from 'typebox'
 import { Settings } from 'typebox/system'
 import Value from 'typebox/value'
 import { parse as parseYaml } from 'yaml'
-import { ConfigSchema, FILE_PATH, type GatewayConfig } from './config-schema.ts'
+import { ConfigSchema, FILE_PATH, SQLITE_URL, type GatewayConfig } from './config-schema.ts'
 import { describeValue, pointerToPath, type ConfigIssue } from './config-issues.ts'
 import { applyEnvOverrides, CONFIG_FILE_ENV } from './env-overrides.ts'
 
@@ -175,15 +175,17 @@ function join(parent: string, key: string): string {
   return parent ? `${parent}.${key}` : key
 }
 
-/** Resolves every schema field marked FILE_PATH against `baseDir`, in place. */
+/** Resolves every schema field marked FILE_PATH (or a SQLITE_URL's path) against `baseDir`, in place. */
 function resolveFilePaths(value: unknown, schema: TSchema, baseDir: string): unknown {
   const node = schema as {
     type?: string
     properties?: Record<string, TSchema>
     items?: TSchema
     [FILE_PATH]?: boolean
+    [SQLITE_URL]?: boolean
   }
   if (node[FILE_PATH] && typeof value === 'string' && !looksLikePem(value)) return resolve(baseDir, value)
+  if (node[SQLITE_URL] && typeof value === 'string') return resolveSqliteUrl(value, baseDir)
   if (node.type === 'array' && node.items && Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = resolveFilePaths(value[i], node.items, baseDir)
   } else if (node.type === 'object' && node.properties && value && typeof value === 'object') {
@@ -193,6 +195,13 @@ function resolveFilePaths(value: unknown, schema: TSchema, baseDir: string): unk
     }
   }
   return value
+}
+
+/** `sqlite:relative/file.db` -> `sqlite:/abs/file.db`; other URLs unchanged. */
+export function resolveSqliteUrl(url: string, baseDir: string): string {
+  if (!url.startsWith('sqlite:')) return url
+  const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+  return path ? `sqlite:${resolve(baseDir, path)}` : url
 }
 
 function deepFreeze<T>(value: T): T {

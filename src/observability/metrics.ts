@@ -20,6 +20,7 @@ const HANDSHAKE_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 
 
 export type Metrics = ReturnType<typeof createMetrics>
 export type ControlMetrics = ReturnType<typeof createControlMetrics>
+export type LedgerMetrics = ReturnType<typeof createLedgerMetrics>
 
 /** Data plane: connections, handshakes, requests, the internal host. */
 export function createMetrics(registry: Registry) {
@@ -195,6 +196,85 @@ export function createMetrics(registry: Registry) {
     candidateErrors: new Counter({
       name: `${METRIC_PREFIX}candidate_trust_errors_total`,
       help: 'Candidate trust evaluations that failed (logged); the live verdict stands.',
+      registers,
+    }),
+    ...createLedgerMetrics(registry),
+  }
+}
+
+/** Batch write times of the ledger: a transaction of up to ledger.batchSize records. */
+const LEDGER_WRITE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5]
+
+/**
+ * The message ledger (src/ledger/), part of the data plane: every process that serves EHI traffic
+ * writes its own records. All zero while ledger.url is unset.
+ */
+export function createLedgerMetrics(registry: Registry) {
+  const registers = [registry]
+  const storeUp = new Gauge({
+    name: `${METRIC_PREFIX}ledger_store_up`,
+    help: '0 while the ledger store fails to take writes (down, full, read-only, corrupt, newer schema), else 1, also when the ledger is off. The lowest over workers.',
+    aggregator: 'min',
+    registers,
+  })
+  // Off is not down: the alert on 0 must not fire for a gateway without a ledger.
+  storeUp.set(1)
+  return {
+    ledgerRecordsWritten: new Counter({
+      name: `${METRIC_PREFIX}ledger_records_written_total`,
+      help: 'Ledger records written to the store.',
+      registers,
+    }),
+    ledgerRecordsDeferred: new Counter({
+      name: `${METRIC_PREFIX}ledger_records_deferred_total`,
+      help: 'Ledger records whose first write failed (store down, full, read-only, slow): they wait in the queue and are retried. Each record counts once.',
+      registers,
+    }),
+    ledgerRecordsDropped: new Counter({
+      name: `${METRIC_PREFIX}ledger_records_dropped_total`,
+      help: 'Ledger records lost, by cause: queue_full (the store was failing long enough to fill ledger.queueSize), shutdown (still queued when the drain deadline passed).',
+      labelNames: ['cause'] as const,
+      registers,
+    }),
+    ledgerWriteErrors: new Counter({
+      name: `${METRIC_PREFIX}ledger_write_errors_total`,
+      help: 'Failed ledger writes (batches and store opens), by error: unavailable, timeout, full, readonly, corrupt, schema, other.',
+      labelNames: ['error'] as const,
+      registers,
+    }),
+    ledgerWriteDuration: new Histogram({
+      name: `${METRIC_PREFIX}ledger_write_duration_seconds`,
+      help: 'Time to write one batch of ledger records (one transaction), successful writes only.',
+      buckets: LEDGER_WRITE_BUCKETS,
+      registers,
+    }),
+    ledgerQueueDepth: new Gauge({
+      name: `${METRIC_PREFIX}ledger_queue_depth`,
+      help: 'Ledger records waiting to be written now (summed over workers).',
+      aggregator: 'sum',
+      registers,
+    }),
+    ledgerStoreUp: storeUp,
+    ledgerLookups: new Counter({
+      name: `${METRIC_PREFIX}ledger_lookups_total`,
+      help: 'Duplicate lookups, by what was found: seen (an earlier message with the same TXn_ID, MTID, Authorised_by_GPS and Txn_Stat_Code), new, unknown (no answer within ledger.lookupTimeoutMs, store down, or no usable key).',
+      labelNames: ['found'] as const,
+      registers,
+    }),
+    ledgerReplays: new Counter({
+      name: `${METRIC_PREFIX}ledger_replays_total`,
+      help: "Resends answered from the ledger with the host's own stored acknowledgement (ledger.replayAcknowledged).",
+      registers,
+    }),
+    ledgerReconciliations: new Counter({
+      name: `${METRIC_PREFIX}ledger_cutoff_reconciliations_total`,
+      help: "Cut_Off reconciliations, by verdict: match, mismatch (Thredd's acknowledged / not-acknowledged counts differ from the ledger's), incomplete (counters missing or the ledger could not be read).",
+      labelNames: ['verdict'] as const,
+      registers,
+    }),
+    ledgerPruned: new Counter({
+      name: `${METRIC_PREFIX}ledger_pruned_records_total`,
+      help: 'Ledger records deleted by retention (ledger.retentionDays).',
       registers,
     }),
   }

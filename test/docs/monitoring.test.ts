@@ -46,6 +46,11 @@ const LABEL_VALUES: Record<string, readonly string[]> = {
   role: ['server', 'client_ca'],
   result: ['success', 'failure'],
   kind: [...CRL_FETCH_SUCCESSES, ...CRL_FETCH_FAILURES],
+  // The message ledger's labels (src/ledger/, listed in each metric's help).
+  verdict: ['match', 'mismatch', 'incomplete'],
+  found: ['seen', 'new', 'unknown'],
+  cause: ['queue_full', 'shutdown'],
+  error: ['unavailable', 'timeout', 'full', 'readonly', 'corrupt', 'schema', 'other'],
 }
 
 interface Known {
@@ -340,6 +345,9 @@ const REQUIRED_ALERTS = [
   'EhiGatewayWorkerRestarted',
   'EhiGatewayClientCertificateExpiringSoon',
   'EhiGatewayNoTraffic',
+  'EhiGatewayLedgerCutoffMismatch',
+  'EhiGatewayLedgerRecordsDropped',
+  'EhiGatewayLedgerStoreDown',
 ]
 
 describe('PromQL reader', () => {
