@@ -1,5 +1,5 @@
-// Lint enforces the architecture as well as style: the pure decision modules may not
-// import I/O, and only the CLI entry may call process.exit.
+// Lint enforces the architecture as well as style: import direction between the folders, pure
+// decision folders without I/O, and only the CLI entry may call process.exit.
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import n from 'eslint-plugin-n'
@@ -18,6 +18,39 @@ const ioModules = [
   { name: 'node:net', importNames: ['createServer', 'connect', 'createConnection', 'Socket', 'Server'] },
 ]
 
+/**
+ * One layer's import rule: `import` lists the top-level src/ folders it may not import (matched
+ * on the import path, so `../../server/x.ts` counts); `pure` adds the I/O modules. Type-only
+ * imports are allowed across layers: a type carries no behaviour.
+ */
+function layer(files, { pure = false, import: banned, ignores = [] }) {
+  return [
+    {
+      files: [files],
+      ignores,
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            ...(pure ? { paths: ioModules.map(typesAllowed) } : {}),
+            patterns: banned.map((folder) => ({
+              group: [`**/${folder}/**`, `../${folder}/*`, `./${folder}/*`],
+              allowTypeImports: true,
+              message: `this layer may not import src/${folder}/ (see docs/architecture.md)`,
+            })),
+          },
+        ],
+      },
+    },
+  ]
+}
+
+function typesAllowed(entry) {
+  return typeof entry === 'string'
+    ? { name: entry, allowTypeImports: true, message: 'pure module: no I/O' }
+    : { ...entry, allowTypeImports: true, message: 'pure module: no I/O' }
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'certs/**', '.scratch/**'] },
   js.configs.recommended,
@@ -34,45 +67,39 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  {
-    // Pure decision modules: table-tested, no sockets, files or loggers.
-    files: [
-      'src/accept/ip-allowlist.ts',
-      'src/accept/proxy-protocol.ts',
-      'src/identity/**/*.ts',
-      'src/config/config-schema.ts',
-      'src/reasons.ts',
-      'src/reply/**/*.ts',
-      'src/ehi/**/*.ts',
-      'src/admin/readiness.ts',
-      'src/operate/reload-guard.ts',
-      'src/tls/crl.ts',
-      'src/tls/crl-schedule.ts',
-      'src/check/checks.ts',
-      'src/check/candidate-trust-check.ts',
-      'src/observability/candidate-summary.ts',
-      'src/check/cipher-suites.ts',
-      'src/check/chain-analysis.ts',
-      'src/check/ehi-answer-shape.ts',
-      'src/check/openssl-output.ts',
-      'src/check/report.ts',
-      'src/check/sample-get-transaction.ts',
-      'src/pki/x509-name.ts',
-      'src/pki/certificate-info.ts',
-      'src/pki/inspect-pem.ts',
-      'src/simulate/latency-summary.ts',
-      'src/simulate/render-report.ts',
-      'src/simulate/simulation-plan.ts',
-      'src/ledger/ledger-record.ts',
-      'src/ledger/cutoff-reconcile.ts',
-      'src/ledger/stored-answer.ts',
-      'src/ledger/ledger-url.ts',
-      'src/ledger/ledger-status.ts',
-      'src/ledger/schema.ts',
-      'src/ledger/render.ts',
-    ],
-    rules: { 'no-restricted-imports': ['error', { paths: ioModules }] },
-  },
+  // The architecture, by folder (docs/architecture.md): who may import whom, and which folders
+  // hold pure decisions. The plane is the request path and imports none of the process wiring,
+  // the control plane or the tools; tools are never loaded by `serve`; `rules/` folders and the
+  // plane outside plane/io/ are pure (no sockets, files, HTTP clients or loggers).
+  ...layer('src/plane/io/**/*.ts', { may: 'not', import: ['server', 'control', 'tools', 'cli'] }),
+  ...layer('src/plane/**/*.ts', {
+    pure: true,
+    may: 'not',
+    import: ['server', 'control', 'tools', 'cli', 'ledger'],
+    ignores: ['src/plane/io/**'],
+  }),
+  ...layer('src/runtime/**/*.ts', { may: 'not', import: ['server', 'control', 'tools', 'cli'] }),
+  ...layer('src/control/**/*.ts', { may: 'not', import: ['server', 'tools', 'cli'] }),
+  ...layer('src/server/**/*.ts', { may: 'not', import: ['tools', 'cli'] }),
+  ...layer('src/{config,observability,ledger}/**/*.ts', {
+    may: 'not',
+    import: ['server', 'control', 'tools', 'cli'],
+  }),
+  ...layer('src/reasons.ts', { pure: true, may: 'not', import: ['server', 'control', 'tools', 'cli'] }),
+  ...layer('src/config/config-schema.ts', {
+    pure: true,
+    may: 'not',
+    import: ['server', 'control', 'tools', 'cli'],
+  }),
+  ...layer('src/tools/**/*.ts', { may: 'not', import: ['cli'] }),
+  // rules/ folders are pure wherever they are; they keep their layer's import direction.
+  ...layer('src/control/rules/**/*.ts', { pure: true, may: 'not', import: ['server', 'tools', 'cli'] }),
+  ...layer('src/ledger/rules/**/*.ts', {
+    pure: true,
+    may: 'not',
+    import: ['server', 'control', 'tools', 'cli'],
+  }),
+  ...layer('src/tools/**/rules/**/*.ts', { pure: true, may: 'not', import: ['cli'] }),
   {
     files: ['src/cli/**/*.ts', 'scripts/**/*', 'bench/**/*', 'test/**/*', '.ci/**/*'],
     rules: { 'no-console': 'off', 'n/no-process-exit': 'off' },

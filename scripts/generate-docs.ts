@@ -9,7 +9,7 @@ import {
   renderMetrics,
   renderReasonCodes,
   replaceSection,
-} from '../src/docs/render-docs.ts'
+} from '../src/tools/docs/render-docs.ts'
 
 const root = join(import.meta.dirname, '..')
 writeFileSync(join(root, 'config', 'ehi-gateway.schema.json'), renderJsonSchema())

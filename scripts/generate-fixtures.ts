@@ -1,7 +1,7 @@
-/** Writes test/fixtures/ehi/<scenario>.<xml|json> from src/ehi/synthetic-messages.ts (npm run fixtures). */
+/** Writes test/fixtures/ehi/<scenario>.<xml|json> from src/tools/messages/synthetic-messages.ts (npm run fixtures). */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { buildMessage, SCENARIOS } from '../src/ehi/synthetic-messages.ts'
+import { buildMessage, SCENARIOS } from '../src/tools/messages/synthetic-messages.ts'
 
 const dir = join(import.meta.dirname, '..', 'test', 'fixtures', 'ehi')
 mkdirSync(dir, { recursive: true })

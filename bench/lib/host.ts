@@ -13,11 +13,11 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { DEFAULT_TLS12_CIPHERS, DEFAULT_TLS13_CIPHERSUITES } from '../../src/config/config-schema.ts'
-import { classifyEhiMessage } from '../../src/ehi/classify-ehi-message.ts'
-import { contentTypeFor, cutOffAnswer, getTransactionAnswer } from '../../src/ehi/ehi-answers.ts'
-import type { EhiFormat, MessageClass } from '../../src/ehi/ehi-message.ts'
-import { parseEhiMessage } from '../../src/ehi/parse-ehi-message.ts'
-import { SCENARIOS, buildMessage, contentTypeOf } from '../../src/ehi/synthetic-messages.ts'
+import { classifyEhiMessage } from '../../src/plane/ehi/classify-ehi-message.ts'
+import { contentTypeFor, cutOffAnswer, getTransactionAnswer } from '../../src/plane/ehi/ehi-answers.ts'
+import type { EhiFormat, MessageClass } from '../../src/plane/ehi/ehi-message.ts'
+import { parseEhiMessage } from '../../src/plane/ehi/parse-ehi-message.ts'
+import { SCENARIOS, buildMessage, contentTypeOf } from '../../src/tools/messages/synthetic-messages.ts'
 import { ANSWER_HEADER } from './messages.ts'
 
 export interface HostSpec {

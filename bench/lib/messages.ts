@@ -3,8 +3,13 @@
  * its own ids, as complete HTTP/1.1 requests written once before a run (the generator only
  * copies buffers on the hot path).
  */
-import { buildMessage, contentTypeOf, soapActionOf, type Scenario } from '../../src/ehi/synthetic-messages.ts'
-import { idsAt, scenarioAt } from '../../src/simulate/simulation-plan.ts'
+import {
+  buildMessage,
+  contentTypeOf,
+  soapActionOf,
+  type Scenario,
+} from '../../src/tools/messages/synthetic-messages.ts'
+import { idsAt, scenarioAt } from '../../src/tools/simulate/rules/simulation-plan.ts'
 import type { MessagePlan } from './types.ts'
 
 /** Header that tells the bench host which canned answer to send (it never has to parse). */

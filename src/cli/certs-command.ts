@@ -6,11 +6,16 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { findExecutable, readServerViews } from '../check/probes.ts'
-import { hostPort, parseTarget, TargetError } from '../check/target.ts'
-import { DEV_PKI_FILES, ensureDevPki } from '../pki/dev-pki.ts'
-import { inspectBytes, inspectDers, renderInspection, type Inspection } from '../pki/inspect-pem.ts'
-import { buildServerCsr, csrFileStem } from '../pki/server-csr.ts'
+import { findExecutable, readServerViews } from '../tools/go-live/probes.ts'
+import { hostPort, parseTarget, TargetError } from '../tools/go-live/target.ts'
+import { DEV_PKI_FILES, ensureDevPki } from '../tools/pki/dev-pki.ts'
+import {
+  inspectBytes,
+  inspectDers,
+  renderInspection,
+  type Inspection,
+} from '../tools/pki/rules/inspect-pem.ts'
+import { buildServerCsr, csrFileStem } from '../tools/pki/server-csr.ts'
 
 export function certsDev(out: string, force: boolean): string {
   const dir = resolve(out)

@@ -1,13 +1,18 @@
 /**
- * `ehi-gateway demo` (what `npm start` runs): makes the dev PKI if needed, then serves
- * config/demo.yaml, which runs the embedded reference EHI host behind the gateway, and prints
- * commands to try it.
+ * `ehi-gateway demo` (what `npm start` runs): makes the dev PKI if needed, starts what stands in
+ * for Thredd's world and the programme manager's host (a CRL distribution point serving the dev
+ * CRLs, and the reference EHI host of config/demo.yaml's referenceHost), serves
+ * config/demo.yaml in front of them, and prints commands to try it.
  */
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { loadRuntimeFetchingCrls } from '../operate/crl-fetching.ts'
-import { devCrlFiles, startCrlServer } from '../pki/crl-server.ts'
-import { DEV_PKI_FILES, ensureDevPki } from '../pki/dev-pki.ts'
-import { startGateway, type RunningGateway } from '../start-gateway.ts'
+import { loadRuntimeFetchingCrls } from '../control/crl-fetching.ts'
+import { devCrlFiles, startCrlServer } from '../tools/pki/crl-server.ts'
+import { DEV_PKI_FILES, ensureDevPki } from '../tools/pki/dev-pki.ts'
+import { buildMessage } from '../tools/messages/synthetic-messages.ts'
+import { startReferenceHost } from '../tools/reference-host/reference-host.ts'
+import type { EhiMode } from '../plane/ehi/classify-ehi-message.ts'
+import { startGateway, type RunningGateway } from '../server/start-gateway.ts'
 import { packageRoot } from '../package-info.ts'
 import { installSignalHandlers } from './serve-command.ts'
 
@@ -22,10 +27,27 @@ export async function demo(): Promise<RunningGateway> {
   // Thredd's CRL distribution points, played by a local server the gateway fetches from.
   const crlServer = await startCrlServer({ files: devCrlFiles(certs), port: DEMO_CRL_PORT })
   const { runtime, crls } = await loadRuntimeFetchingCrls(source)
+  const { referenceHost: hostSettings, ehi } = runtime.config
+  // The programme manager's host, started first so the gateway's upstream is there.
+  const host = hostSettings.enabled
+    ? await startReferenceHost({
+        host: hostSettings.host,
+        port: hostSettings.port,
+        mode: ehi.defaultMode as EhiMode,
+        behaviour: hostSettings.behaviour,
+      })
+    : undefined
   const gateway = await startGateway({ runtime, source, processMetrics: true, crls })
-  installSignalHandlers(gateway, () => crlServer.close())
+  installSignalHandlers(gateway, async () => {
+    await host?.close()
+    await crlServer.close()
+  })
   const rel = (file: string) => relative(process.cwd(), join(certs, file)) || '.'
-  const fixture = relative(process.cwd(), join(root, 'test', 'fixtures', 'ehi', 'auth.xml'))
+  // A Thredd-shaped authorisation to send, made here so the demo needs no test files.
+  const samples = join(root, '.data', 'demo')
+  mkdirSync(samples, { recursive: true })
+  writeFileSync(join(samples, 'auth.xml'), buildMessage('auth', 'xml'))
+  const fixture = relative(process.cwd(), join(samples, 'auth.xml'))
   const url = `https://127.0.0.1:${gateway.port}${runtime.config.routes.paths[0]}`
   process.stdout.write(`
 ehi-gateway demo is running ${pki.generated ? `(dev PKI generated: ${pki.reason})` : '(dev PKI reused)'}
@@ -34,11 +56,11 @@ ehi-gateway demo is running ${pki.generated ? `(dev PKI generated: ${pki.reason}
   admin           http://${runtime.config.admin.host}:${gateway.adminPort}/readyz and /metrics
 
 Without a client certificate (expect 400 "No required SSL certificate was sent"):
-  curl -sS --cacert ${rel(DEV_PKI_FILES.serverRootCa)} -H 'content-type: text/xml' --data-binary @${fixture} ${url}
+  curl -sS --cacert ${rel(DEV_PKI_FILES.serverRootCa)} -H 'content-type: application/xml' --data-binary @${fixture} ${url}
 
 With Thredd's (dev) transport certificate (expect 200 and the reference host's approval):
   curl -sS --cacert ${rel(DEV_PKI_FILES.serverRootCa)} --cert ${rel(DEV_PKI_FILES.threddClientCert)} --key ${rel(DEV_PKI_FILES.threddClientKey)} \\
-    -H 'content-type: text/xml' --data-binary @${fixture} ${url}
+    -H 'content-type: application/xml' --data-binary @${fixture} ${url}
 
 The TLS view Thredd's go-live check asks for:
   openssl s_client -connect 127.0.0.1:${gateway.port} -CAfile ${rel(DEV_PKI_FILES.serverRootCa)} </dev/null

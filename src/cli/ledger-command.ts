@@ -10,7 +10,7 @@ import { once } from 'node:events'
 import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { hasIssueUnder, loadConfig, resolveSqliteUrl } from '../config/load-config.ts'
-import { reconcileCutoff } from '../ledger/cutoff-reconcile.ts'
+import { reconcileCutoff } from '../ledger/rules/cutoff-reconcile.ts'
 import { createStore, ledgerSettings } from '../ledger/ledger-settings.ts'
 import {
   CSV_COLUMNS,
@@ -23,7 +23,7 @@ import {
   renderStats,
   statsJson,
   tailLine,
-} from '../ledger/render.ts'
+} from '../ledger/rules/render.ts'
 import type { LedgerStore } from '../ledger/store.ts'
 
 const COMMON = `  --config FILE, -c FILE    The gateway's configuration (default: EHI_GATEWAY_CONFIG); its

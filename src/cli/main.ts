@@ -10,6 +10,7 @@ import { CERTS_TOOLS_USAGE, certsDev, certsToolCommand } from './certs-command.t
 import { CHECK_USAGE, checkCommand } from './check-command.ts'
 import { demo } from './demo-command.ts'
 import { packageRoot, packageVersion } from '../package-info.ts'
+import { REFERENCE_HOST_USAGE, referenceHostCommand } from './reference-host-command.ts'
 import { serve } from './serve-command.ts'
 import { LEDGER_USAGE, ledgerCommand } from './ledger-command.ts'
 import { VERIFY_CONFIG_USAGE, verifyConfigCommand } from './verify-config-command.ts'
@@ -25,7 +26,7 @@ Commands:
                                the embedded reference EHI host behind it (what \`npm start\` runs).
   certs dev [--out DIR] [--force]
                                Generate the dev PKI (default DIR: certs/dev).
-${CERTS_TOOLS_USAGE}${CHECK_USAGE}${VERIFY_CONFIG_USAGE}${LEDGER_USAGE}${SIMULATE_USAGE}
+${CERTS_TOOLS_USAGE}${CHECK_USAGE}${VERIFY_CONFIG_USAGE}${LEDGER_USAGE}${SIMULATE_USAGE}${REFERENCE_HOST_USAGE}
   --version, --help
 
 Exit codes: 0 ok, 1 failure at run time, 2 invalid configuration or usage.
@@ -73,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
       return checkCommand(rest)
     case 'verify-config':
       return verifyConfigCommand(rest)
+    case 'reference-host':
+      return referenceHostCommand(rest)
     case 'ledger':
       return ledgerCommand(
         rest,

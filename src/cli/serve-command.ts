@@ -1,20 +1,24 @@
 /**
  * `ehi-gateway serve`: load the config (file and environment), refuse to start on any problem,
  * then run until SIGTERM or SIGINT. SIGHUP reloads. With several workers, the cluster primary
- * supervises them (src/cluster/).
+ * supervises them (src/server/cluster/).
  */
 import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import type { LoadOptions } from '../config/load-config.ts'
-import { loadRuntimeFetchingCrls } from '../operate/crl-fetching.ts'
-import { runPrimary } from '../cluster/primary.ts'
-import { runWorker } from '../cluster/worker.ts'
-import { startGateway, type RunningGateway } from '../start-gateway.ts'
+import { loadRuntimeFetchingCrls } from '../control/crl-fetching.ts'
+import { runPrimary } from '../server/cluster/primary.ts'
+import { runWorker } from '../server/cluster/worker.ts'
+import { startGateway, type RunningGateway } from '../server/start-gateway.ts'
 
 export async function serve(configFile: string | undefined): Promise<void> {
   const source: LoadOptions = { file: configFile }
   if (cluster.isWorker) return runWorker()
   const { runtime, crls } = await loadRuntimeFetchingCrls(source)
+  if (runtime.config.referenceHost.enabled)
+    runtime.warnings.push(
+      'referenceHost.enabled is true, but `serve` never starts the reference host: `ehi-gateway demo` does, or run `ehi-gateway reference-host` on its own',
+    )
   const workers = runtime.config.workers === 0 ? availableParallelism() : runtime.config.workers
   if (workers > 1) return runPrimary(runtime, source, workers, crls)
   const gateway = await startGateway({ runtime, source, processMetrics: true, crls })

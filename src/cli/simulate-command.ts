@@ -4,10 +4,10 @@
  * a progress line.
  */
 import { parseArgs } from 'node:util'
-import { failures, renderReport } from '../simulate/render-report.ts'
-import { runSimulation } from '../simulate/run-simulation.ts'
-import { SIMULATION_SCENARIOS, type SimulationScenario } from '../simulate/simulation-plan.ts'
-import { THREDD_RESEND_EVERY_MS, THREDD_RESEND_TIMES } from '../simulate/thredd-behaviour.ts'
+import { failures, renderReport } from '../tools/simulate/rules/render-report.ts'
+import { runSimulation } from '../tools/simulate/run-simulation.ts'
+import { SIMULATION_SCENARIOS, type SimulationScenario } from '../tools/simulate/rules/simulation-plan.ts'
+import { THREDD_RESEND_EVERY_MS, THREDD_RESEND_TIMES } from '../tools/simulate/rules/thredd-behaviour.ts'
 
 export const SIMULATE_USAGE = `  simulate --target URL --cert FILE --key FILE [--ca FILE] [--scenario mixed|auth|cutoff|...]
            [--rate R] [--duration SECONDS] [--format xml|json] [--reuse-connections]

@@ -6,8 +6,8 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { rootCertificates } from 'node:tls'
 import { parseArgs } from 'node:util'
-import { renderVerifyText, verifyConfig } from '../check/verify-config.ts'
-import { splitPem } from '../tls/pem.ts'
+import { renderVerifyText, verifyConfig } from '../tools/verify-config/verify-config.ts'
+import { splitPem } from '../plane/tls/pem.ts'
 
 export const VERIFY_CONFIG_USAGE = `  verify-config FILE [--ca FILE] [--json]
                                Check a configuration without traffic (like nginx -t): key matches

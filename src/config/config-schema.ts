@@ -814,7 +814,7 @@ export const ConfigSchema = Type.Object(
       {
         enabled: Type.Boolean({
           description:
-            'Run the embedded reference EHI host in the same process (demo and tests only; it approves everything).',
+            'Start the reference EHI host with `ehi-gateway demo` (demo and tests only; it approves everything). `serve` never starts it (it warns when this is on); `ehi-gateway reference-host` runs one on its own.',
           default: false,
         }),
         host: Type.String({ description: 'Address the reference host binds to.', default: '127.0.0.1' }),
@@ -833,7 +833,11 @@ export const ConfigSchema = Type.Object(
           },
         ),
       },
-      { additionalProperties: false, default: {}, description: 'The embedded reference EHI host.' },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'The reference EHI host the demo starts (a stand-in for your host).',
+      },
     ),
   },
   { additionalProperties: false, title: 'ehi-gateway configuration' },

@@ -5,8 +5,8 @@
  */
 import type { ConfigIssue } from '../config/config-issues.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
-import type { FileReader } from '../config/config-snapshot.ts'
-import { parseLedgerUrl, type LedgerTarget } from './ledger-url.ts'
+import type { FileReader } from '../runtime/config-snapshot.ts'
+import { parseLedgerUrl, type LedgerTarget } from './rules/ledger-url.ts'
 import { postgresStore } from './postgres-store.ts'
 import { directSqliteStore, threadedSqliteStore } from './sqlite-store.ts'
 import type { LedgerStore } from './store.ts'

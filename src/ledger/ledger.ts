@@ -15,7 +15,7 @@
  */
 import { hostname } from 'node:os'
 import type { LedgerMetrics } from '../observability/metrics.ts'
-import { reconcileCutoff, type Reconciliation } from './cutoff-reconcile.ts'
+import { reconcileCutoff, type Reconciliation } from './rules/cutoff-reconcile.ts'
 import {
   answerSummaryOf,
   dedupKeyFromFields,
@@ -27,11 +27,11 @@ import {
   type LedgerEvent,
   type LedgerRecord,
   type StoredAnswer,
-} from './ledger-record.ts'
+} from './rules/ledger-record.ts'
 import { createStore, type LedgerSettings } from './ledger-settings.ts'
-import type { LedgerErrorKind, LedgerState, LedgerStatus } from './ledger-status.ts'
-import { redactSecrets } from './ledger-url.ts'
-import { REPLAYABLE_CLASSES, storableAnswer } from './stored-answer.ts'
+import type { LedgerErrorKind, LedgerState, LedgerStatus } from './rules/ledger-status.ts'
+import { redactSecrets } from './rules/ledger-url.ts'
+import { REPLAYABLE_CLASSES, storableAnswer } from './rules/stored-answer.ts'
 import { errorKind, type LedgerStore, type LookupRow } from './store.ts'
 
 /** What the ledger logs with: the gateway's pino logger fits. */

@@ -6,8 +6,8 @@
  * whatever its size.
  */
 import pg from 'pg'
-import { CUTOFF_COUNTERS, type DedupKey, type LedgerRecord } from './ledger-record.ts'
-import type { RangeRow, Reconciliation } from './cutoff-reconcile.ts'
+import { CUTOFF_COUNTERS, type DedupKey, type LedgerRecord } from './rules/ledger-record.ts'
+import type { RangeRow, Reconciliation } from './rules/cutoff-reconcile.ts'
 import { cutoffRow } from './sqlite-engine.ts'
 import {
   LATEST_VERSION,
@@ -15,7 +15,7 @@ import {
   MIGRATIONS,
   SchemaTooNewError,
   SchemaTooOldError,
-} from './schema.ts'
+} from './rules/schema.ts'
 import {
   errorKind,
   LedgerStoreError,
@@ -26,7 +26,7 @@ import {
   type OpenResult,
   type StatRow,
 } from './store.ts'
-import { redactSecrets } from './ledger-url.ts'
+import { redactSecrets } from './rules/ledger-url.ts'
 
 export interface PostgresStoreOptions {
   url: string

@@ -10,15 +10,15 @@ import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:f
 import { dirname } from 'node:path'
 import type * as NodeSqlite from 'node:sqlite'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import { CUTOFF_COUNTERS, type DedupKey, type LedgerRecord } from './ledger-record.ts'
-import type { RangeRow, Reconciliation } from './cutoff-reconcile.ts'
+import { CUTOFF_COUNTERS, type DedupKey, type LedgerRecord } from './rules/ledger-record.ts'
+import type { RangeRow, Reconciliation } from './rules/cutoff-reconcile.ts'
 import {
   LATEST_VERSION,
   MESSAGE_COLUMNS,
   MIGRATIONS,
   SchemaTooNewError,
   SchemaTooOldError,
-} from './schema.ts'
+} from './rules/schema.ts'
 import {
   LedgerStoreError,
   type CutoffRow,

@@ -8,8 +8,8 @@
  * requests to protect.
  */
 import { Worker } from 'node:worker_threads'
-import type { DedupKey, LedgerRecord } from './ledger-record.ts'
-import type { RangeRow, Reconciliation } from './cutoff-reconcile.ts'
+import type { DedupKey, LedgerRecord } from './rules/ledger-record.ts'
+import type { RangeRow, Reconciliation } from './rules/cutoff-reconcile.ts'
 import { SqliteEngine, type SqliteOptions } from './sqlite-engine.ts'
 import {
   LedgerStoreError,
@@ -20,7 +20,7 @@ import {
   type OpenResult,
   type StatRow,
 } from './store.ts'
-import type { LedgerErrorKind } from './ledger-status.ts'
+import type { LedgerErrorKind } from './rules/ledger-status.ts'
 
 /** Run from source (.ts, type stripping) or from the build (.js). */
 const THREAD_URL = new URL(

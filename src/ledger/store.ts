@@ -3,9 +3,9 @@
  * and what the request path and the operator tools read. Every method may reject with a
  * LedgerStoreError, whose kind says what an operator can do about it.
  */
-import type { CutoffFields, DedupKey, LedgerRecord, StoredAnswer } from './ledger-record.ts'
-import type { RangeRow, Reconciliation } from './cutoff-reconcile.ts'
-import type { LedgerErrorKind } from './ledger-status.ts'
+import type { CutoffFields, DedupKey, LedgerRecord, StoredAnswer } from './rules/ledger-record.ts'
+import type { RangeRow, Reconciliation } from './rules/cutoff-reconcile.ts'
+import type { LedgerErrorKind } from './rules/ledger-status.ts'
 
 /** A stored message, as read back: the record's columns and its sequence number. */
 export type MessageRow = Omit<LedgerRecord, 'cutoff' | 'stored_answer'> & { seq: number }

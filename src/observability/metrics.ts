@@ -9,8 +9,8 @@
  * admin server sums the data-plane counters of all workers; gauges say how they combine.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
-import { newestCrl } from '../tls/crl.ts'
-import type { TlsMaterial } from '../tls/tls-material.ts'
+import { newestCrl } from '../plane/tls/crl.ts'
+import type { TlsMaterial } from '../runtime/tls-material.ts'
 
 export const METRIC_PREFIX = 'ehi_gateway_'
 

@@ -13,7 +13,7 @@ import { dirname, join, posix, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { validateConfig } from '../../src/config/load-config.ts'
-import { DEV_PKI_FILES } from '../../src/pki/dev-pki.ts'
+import { DEV_PKI_FILES } from '../../src/tools/pki/dev-pki.ts'
 import { filePathsOf, isUnder } from '../support/config-files.ts'
 
 const root = join(import.meta.dirname, '..', '..')
@@ -221,7 +221,14 @@ const gatewayConfig = gatewayConfigFile ? validateConfig(parse(read(gatewayConfi
 describe('docker/compose.yaml', () => {
   it('runs the gateway, the dev PKI maker, Prometheus, Grafana and the optional traffic', () => {
     expect(compose.name).toBe('ehi-gateway')
-    expect(Object.keys(services).sort()).toEqual(['gateway', 'grafana', 'pki', 'prometheus', 'traffic'])
+    expect(Object.keys(services).sort()).toEqual([
+      'gateway',
+      'grafana',
+      'host',
+      'pki',
+      'prometheus',
+      'traffic',
+    ])
     expect(services.traffic!.profiles).toEqual(['traffic'])
   })
 
@@ -296,11 +303,17 @@ describe('docker/compose.yaml', () => {
     expect(config.admin.host).toBe('0.0.0.0')
   })
 
-  it('runs the embedded reference host as the internal host, and gives the drain time to finish', () => {
+  it('runs the reference host as its own service behind the gateway, and gives the drain time to finish', () => {
     const config = gatewayConfig!.config
-    expect(config.referenceHost.enabled).toBe(true)
-    expect(new URL(config.upstream.url).port).toBe(String(config.referenceHost.port))
-    expect(['127.0.0.1', 'localhost']).toContain(new URL(config.upstream.url).hostname)
+    // `serve` never starts the reference host: the `host` service runs it.
+    expect(config.referenceHost.enabled).toBe(false)
+    const host = services.host!
+    const args = host.command!
+    expect(args[0]).toBe('reference-host')
+    const upstream = new URL(config.upstream.url)
+    expect(upstream.hostname).toBe('host')
+    expect(upstream.port).toBe(args[args.indexOf('--port') + 1])
+    expect(host.ports ?? []).toEqual([])
     expect(config.workers).toBe(1)
     expect(seconds(gateway.stop_grace_period!) * 1000).toBeGreaterThan(config.shutdown.drainTimeoutMs)
   })

@@ -9,7 +9,7 @@ import {
   renderJsonSchema,
   renderMetrics,
   renderReasonCodes,
-} from '../../src/docs/render-docs.ts'
+} from '../../src/tools/docs/render-docs.ts'
 import { REASONS } from '../../src/reasons.ts'
 import { schemaFields } from '../../src/config/config-schema.ts'
 import { envNameFor } from '../../src/config/env-overrides.ts'

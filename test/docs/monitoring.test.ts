@@ -12,10 +12,10 @@ import { join } from 'node:path'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
-import { metricCatalog } from '../../src/docs/render-docs.ts'
-import { MESSAGE_CLASSES } from '../../src/ehi/ehi-message.ts'
+import { metricCatalog } from '../../src/tools/docs/render-docs.ts'
+import { MESSAGE_CLASSES } from '../../src/plane/ehi/ehi-message.ts'
 import { REASONS } from '../../src/reasons.ts'
-import { CRL_FETCH_FAILURES, CRL_FETCH_SUCCESSES } from '../../src/tls/crl-schedule.ts'
+import { CRL_FETCH_FAILURES, CRL_FETCH_SUCCESSES } from '../../src/control/rules/crl-schedule.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 const dir = join(root, 'deploy', 'monitoring')
@@ -41,7 +41,7 @@ const TARGET_LABELS = ['job', 'instance']
 const LABEL_VALUES: Record<string, readonly string[]> = {
   reason: Object.keys(REASONS),
   class: [...MESSAGE_CLASSES, 'unclassified'],
-  // The Outcome type of src/gateway/ehi-route.ts (also listed in the metric's help).
+  // The Outcome type of src/plane/http/ehi-route.ts (also listed in the metric's help).
   outcome: ['host_answer', 'synthesized', 'refused', 'rejected', 'host_failure'],
   role: ['server', 'client_ca'],
   result: ['success', 'failure'],

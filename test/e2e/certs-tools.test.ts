@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { Inspection } from '../../src/pki/inspect-pem.ts'
+import type { Inspection } from '../../src/tools/pki/rules/inspect-pem.ts'
 import { runCli, runTool } from '../support/cli.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 

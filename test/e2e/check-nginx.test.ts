@@ -4,7 +4,7 @@
  * (HSTS included, which nginx sets with add_header); a broken one fails with the check named.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { startReferenceHost, type ReferenceHost } from '../../src/reference-host/reference-host.ts'
+import { startReferenceHost, type ReferenceHost } from '../../src/tools/reference-host/reference-host.ts'
 import { asThredd, evidenceOf, runCheck } from '../support/check-cli.ts'
 import { NGINX, startNginx, type Nginx, type NginxOptions } from '../support/nginx.ts'
 

@@ -8,7 +8,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { startReferenceHost, type ReferenceHost } from '../../src/reference-host/reference-host.ts'
+import { startReferenceHost, type ReferenceHost } from '../../src/tools/reference-host/reference-host.ts'
 import { runCli, type CliRun } from '../support/cli.ts'
 import { post } from '../support/clients.ts'
 

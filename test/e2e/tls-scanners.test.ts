@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { classifySuite } from '../../src/check/cipher-suites.ts'
-import { DEV_PKI_FILES, generateDevPki } from '../../src/pki/dev-pki.ts'
+import { classifySuite } from '../../src/tools/go-live/rules/cipher-suites.ts'
+import { DEV_PKI_FILES, generateDevPki } from '../../src/tools/pki/dev-pki.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 import {
   parseSslscanXml,

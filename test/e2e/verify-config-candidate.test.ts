@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { verifyConfig } from '../../src/check/verify-config.ts'
+import { verifyConfig } from '../../src/tools/verify-config/verify-config.ts'
 import { runCli } from '../support/cli.ts'
 
 const pki = inject('pki')

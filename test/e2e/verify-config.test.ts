@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { rootCertificates } from 'node:tls'
-import { renderVerifyText, verifyConfig, type VerifyReport } from '../../src/check/verify-config.ts'
+import {
+  renderVerifyText,
+  verifyConfig,
+  type VerifyReport,
+} from '../../src/tools/verify-config/verify-config.ts'
 import { runCli } from '../support/cli.ts'
 
 const pki = inject('pki')

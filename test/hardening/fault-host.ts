@@ -10,9 +10,9 @@
  * ground truth the suite compares the client's answers with.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import { classifyEhiMessage } from '../../src/ehi/classify-ehi-message.ts'
-import { contentTypeFor, cutOffAnswer, getTransactionAnswer } from '../../src/ehi/ehi-answers.ts'
-import { parseEhiMessage } from '../../src/ehi/parse-ehi-message.ts'
+import { classifyEhiMessage } from '../../src/plane/ehi/classify-ehi-message.ts'
+import { contentTypeFor, cutOffAnswer, getTransactionAnswer } from '../../src/plane/ehi/ehi-answers.ts'
+import { parseEhiMessage } from '../../src/plane/ehi/parse-ehi-message.ts'
 
 export type FaultMode =
   /** Correct answers. */

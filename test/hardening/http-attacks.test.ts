@@ -6,7 +6,7 @@
  */
 import { connect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { buildMessage } from '../../src/ehi/synthetic-messages.ts'
+import { buildMessage } from '../../src/tools/messages/synthetic-messages.ts'
 import { AUTH_XML } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 import { byProfile, hardeningCase } from './recorder.ts'

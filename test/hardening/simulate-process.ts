@@ -12,7 +12,7 @@ import {
   runSimulation,
   type SimulationOptions,
   type SimulationReport,
-} from '../../src/simulate/run-simulation.ts'
+} from '../../src/tools/simulate/run-simulation.ts'
 
 type Wire = Omit<SimulationOptions, 'target' | 'onProgress'> & { target: string }
 

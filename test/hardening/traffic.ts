@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
-import { classifyEhiMessage } from '../../src/ehi/classify-ehi-message.ts'
-import { parseEhiMessage } from '../../src/ehi/parse-ehi-message.ts'
-import { buildMessage, contentTypeOf, type Scenario } from '../../src/ehi/synthetic-messages.ts'
+import { classifyEhiMessage } from '../../src/plane/ehi/classify-ehi-message.ts'
+import { parseEhiMessage } from '../../src/plane/ehi/parse-ehi-message.ts'
+import { buildMessage, contentTypeOf, type Scenario } from '../../src/tools/messages/synthetic-messages.ts'
 import type { TestPki } from '../support/test-pki.ts'
 import type { HostRecord } from './fault-host.ts'
 

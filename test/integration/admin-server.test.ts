@@ -4,7 +4,7 @@
  */
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { metricCatalog } from '../../src/docs/render-docs.ts'
+import { metricCatalog } from '../../src/tools/docs/render-docs.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 

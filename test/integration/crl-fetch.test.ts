@@ -14,22 +14,22 @@ import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { ConfigError } from '../../src/config/config-issues.ts'
 import { validateConfig } from '../../src/config/load-config.ts'
-import { compileRuntime } from '../../src/gateway/compile-runtime.ts'
+import { compileRuntime } from '../../src/runtime/compile-runtime.ts'
 import { createLogger } from '../../src/observability/logger.ts'
 import { createControlMetrics } from '../../src/observability/metrics.ts'
-import { startControlPlane, type ControlPlane } from '../../src/operate/control-plane.ts'
-import { devCrlFiles, startCrlServer } from '../../src/pki/crl-server.ts'
-import { DEV_PKI_FILES, ensureDevPki } from '../../src/pki/dev-pki.ts'
-import { createCrl, generateKeyPair } from '../../src/pki/x509-builder.ts'
-import { parseCrl } from '../../src/tls/crl.ts'
-import { crlCacheName, startCrlRefresher, type CrlRefresher } from '../../src/tls/crl-refresh.ts'
-import { splitPem, toPem } from '../../src/tls/pem.ts'
-import { loadTlsMaterial } from '../../src/tls/tls-material.ts'
+import { startControlPlane, type ControlPlane } from '../../src/control/control-plane.ts'
+import { devCrlFiles, startCrlServer } from '../../src/tools/pki/crl-server.ts'
+import { DEV_PKI_FILES, ensureDevPki } from '../../src/tools/pki/dev-pki.ts'
+import { createCrl, generateKeyPair } from '../../src/tools/pki/x509-builder.ts'
+import { parseCrl } from '../../src/plane/tls/crl.ts'
+import { crlCacheName, startCrlRefresher, type CrlRefresher } from '../../src/control/crl-refresh.ts'
+import { splitPem, toPem } from '../../src/plane/tls/pem.ts'
+import { loadTlsMaterial } from '../../src/runtime/tls-material.ts'
 import { post } from '../support/clients.ts'
 import { startCrlHttpServer, serve, type CrlHttpServer } from '../support/crl-http-server.ts'
 import { baseConfig, startHarness, type Harness, type LogLine } from '../support/harness.ts'
 import { mintIssuingCrl, type ClientName } from '../support/test-pki.ts'
-import { makeCa, makeCrl } from '../unit/support/certs.ts'
+import { makeCa, makeCrl } from '../support/unit-certs.ts'
 
 const pki = inject('pki')
 const f = pki.files
@@ -535,7 +535,7 @@ describe('compiling with fetched CRLs (extraCrls)', () => {
   })
 })
 
-describe('the demo CRL server (src/pki/crl-server.ts)', () => {
+describe('the demo CRL server (src/tools/pki/crl-server.ts)', () => {
   it("serves the dev PKI's CRLs, which the refresher fetches for both dev CAs", async () => {
     const certs = mkdtempSync(join(tmpdir(), 'ehi-dev-pki-'))
     cleanups.push(() => rmSync(certs, { recursive: true, force: true }))

@@ -10,7 +10,7 @@ import {
   SCENARIOS,
   soapActionOf,
   type Scenario,
-} from '../../src/ehi/synthetic-messages.ts'
+} from '../../src/tools/messages/synthetic-messages.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 

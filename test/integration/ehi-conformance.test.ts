@@ -7,9 +7,9 @@
  */
 import { createServer, type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { EhiMode } from '../../src/ehi/classify-ehi-message.ts'
-import type { MessageClass } from '../../src/ehi/ehi-message.ts'
-import { buildMessage, contentTypeOf, soapActionOf } from '../../src/ehi/synthetic-messages.ts'
+import type { EhiMode } from '../../src/plane/ehi/classify-ehi-message.ts'
+import type { MessageClass } from '../../src/plane/ehi/ehi-message.ts'
+import { buildMessage, contentTypeOf, soapActionOf } from '../../src/tools/messages/synthetic-messages.ts'
 import { post, type PostResult } from '../support/clients.ts'
 import { CONFORMANCE, MODES, type ConformanceRow } from '../support/ehi-conformance.ts'
 import { startHarness, type Harness } from '../support/harness.ts'

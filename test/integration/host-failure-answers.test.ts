@@ -14,8 +14,8 @@ import {
   SCENARIOS,
   soapActionOf,
   type Scenario,
-} from '../../src/ehi/synthetic-messages.ts'
-import type { ReferenceBehaviour } from '../../src/reference-host/reference-host.ts'
+} from '../../src/tools/messages/synthetic-messages.ts'
+import type { ReferenceBehaviour } from '../../src/tools/reference-host/reference-host.ts'
 import { post, type PostResult } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { DatabaseSync } from 'node:sqlite'
 import { createStore } from '../../src/ledger/ledger-settings.ts'
 import type { LedgerStore } from '../../src/ledger/store.ts'
-import { getTransactionAnswer } from '../../src/ehi/ehi-answers.ts'
+import { getTransactionAnswer } from '../../src/plane/ehi/ehi-answers.ts'
 import { startPostgres, type PgCluster } from '../support/postgres.ts'
 import {
   counterValue,

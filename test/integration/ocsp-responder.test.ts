@@ -12,15 +12,15 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { Registry, type Counter } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
-import { buildOcspRequest } from '../../src/identity/ocsp/ocsp-message.ts'
-import type { OcspVerdict } from '../../src/identity/ocsp/ocsp-policy.ts'
+import { buildOcspRequest } from '../../src/plane/identity/ocsp/ocsp-message.ts'
+import type { OcspVerdict } from '../../src/plane/identity/ocsp/ocsp-policy.ts'
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts'
 import {
   createOcspChecker,
   type OcspChecker,
   type OcspCheckerDeps,
   type OcspConfig,
-} from '../../src/tls/ocsp-checker.ts'
+} from '../../src/plane/io/ocsp-checker.ts'
 import { buildOcspPki, type PkiCert } from '../support/ocsp-pki.ts'
 import {
   refusedPortUrl,

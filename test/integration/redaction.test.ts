@@ -6,8 +6,8 @@
  * certificate, a resend. None of those values may appear anywhere the gateway writes.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { SENSITIVE_FIELDS } from '../../src/ehi/ehi-message.ts'
-import { buildMessage, contentTypeOf, type Scenario } from '../../src/ehi/synthetic-messages.ts'
+import { SENSITIVE_FIELDS } from '../../src/plane/ehi/ehi-message.ts'
+import { buildMessage, contentTypeOf, type Scenario } from '../../src/tools/messages/synthetic-messages.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 

@@ -3,7 +3,7 @@
  * never forwarded.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { buildMessage } from '../../src/ehi/synthetic-messages.ts'
+import { buildMessage } from '../../src/tools/messages/synthetic-messages.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 

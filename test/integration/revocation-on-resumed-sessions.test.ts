@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { validateConfig } from '../../src/config/load-config.ts'
-import { compileRuntime } from '../../src/gateway/compile-runtime.ts'
+import { compileRuntime } from '../../src/runtime/compile-runtime.ts'
 import { post } from '../support/clients.ts'
 import { baseConfig, startHarness, type Harness } from '../support/harness.ts'
 import { mintIssuingCrl } from '../support/test-pki.ts'

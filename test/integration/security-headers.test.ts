@@ -2,7 +2,7 @@
 import fastifyHelmet from '@fastify/helmet'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { HELMET_OPTIONS, securityHeaders } from '../../src/reply/security-headers.ts'
+import { HELMET_OPTIONS, securityHeaders } from '../../src/plane/http/security-headers.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 

@@ -5,7 +5,7 @@
 import { describe, expect, inject, it } from 'vitest'
 import { ConfigError } from '../../src/config/config-issues.ts'
 import { validateConfig } from '../../src/config/load-config.ts'
-import { compileRuntime } from '../../src/gateway/compile-runtime.ts'
+import { compileRuntime } from '../../src/runtime/compile-runtime.ts'
 import { baseConfig } from '../support/harness.ts'
 
 const pki = inject('pki')

@@ -14,7 +14,7 @@ import {
   type CertificateSpec,
   type KeySpec,
   type NameAttribute,
-} from '../../src/pki/x509-builder.ts'
+} from '../../src/tools/pki/x509-builder.ts'
 import type { TestPki } from './test-pki.ts'
 
 const DAY = 86_400_000

@@ -1,5 +1,5 @@
 /** Runs `ehi-gateway check --json` and returns the parsed report with the exit code. */
-import type { CheckReport } from '../../src/check/report.ts'
+import type { CheckReport } from '../../src/tools/go-live/rules/report.ts'
 import { runCli } from './cli.ts'
 import type { TestPki } from './test-pki.ts'
 

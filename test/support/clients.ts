@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { connect, type TLSSocket } from 'node:tls'
-import { buildMessage } from '../../src/ehi/synthetic-messages.ts'
+import { buildMessage } from '../../src/tools/messages/synthetic-messages.ts'
 import type { TestPki } from './test-pki.ts'
 
 /** A valid EHI authorisation request (0100/A) in XML, the default body of every test request. */

@@ -4,9 +4,9 @@
  * test runs every row through the gateway (test/integration/ehi-conformance.test.ts) and another
  * checks that the document's table says the same (test/docs/ehi-handling.test.ts).
  */
-import type { EhiMode } from '../../src/ehi/classify-ehi-message.ts'
-import type { MessageClass } from '../../src/ehi/ehi-message.ts'
-import type { Scenario } from '../../src/ehi/synthetic-messages.ts'
+import type { EhiMode } from '../../src/plane/ehi/classify-ehi-message.ts'
+import type { MessageClass } from '../../src/plane/ehi/ehi-message.ts'
+import type { Scenario } from '../../src/tools/messages/synthetic-messages.ts'
 
 export const MODES: readonly EhiMode[] = [1, 2, 3, 4]
 

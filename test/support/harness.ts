@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestPki } from './test-pki.ts'
 import { validateConfig } from '../../src/config/load-config.ts'
-import { compileRuntime } from '../../src/gateway/compile-runtime.ts'
+import { compileRuntime } from '../../src/runtime/compile-runtime.ts'
 import { createLogger } from '../../src/observability/logger.ts'
-import { startReferenceHost, type ReferenceHost } from '../../src/reference-host/reference-host.ts'
-import { startGateway, type RunningGateway } from '../../src/start-gateway.ts'
+import { startReferenceHost, type ReferenceHost } from '../../src/tools/reference-host/reference-host.ts'
+import { startGateway, type RunningGateway } from '../../src/server/start-gateway.ts'
 import { formatIssues } from '../../src/config/config-issues.ts'
 
 export type LogLine = Record<string, unknown> & { msg?: string; event?: string; reason?: string }

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import { validateConfig } from '../../src/config/load-config.ts'
 import { openLedger, type Ledger, type LedgerDeps } from '../../src/ledger/ledger.ts'
-import type { LedgerEvent } from '../../src/ledger/ledger-record.ts'
+import type { LedgerEvent } from '../../src/ledger/rules/ledger-record.ts'
 import { ledgerSettings, type LedgerConfig, type LedgerSettings } from '../../src/ledger/ledger-settings.ts'
 import { createLedgerMetrics, type LedgerMetrics } from '../../src/observability/metrics.ts'
 

@@ -1,6 +1,6 @@
 /** Hand-built PROXY protocol headers (v1 text, v2 binary), as a load balancer sends them. */
 import { isIPv4 } from 'node:net'
-import { V2_SIGNATURE } from '../../src/accept/proxy-protocol.ts'
+import { V2_SIGNATURE } from '../../src/plane/accept/proxy-protocol.ts'
 
 export function proxyV1(source: string, destination: string, sourcePort: number, destinationPort: number) {
   const family = isIPv4(source) ? 'TCP4' : 'TCP6'

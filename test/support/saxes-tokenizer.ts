@@ -4,7 +4,7 @@
  * exactly what the request path tolerates: characters XML 1.0 forbids ("disallowed character.").
  */
 import { SaxesParser, type SaxesTagNS } from 'saxes'
-import { XmlError, type XmlHandlers } from '../../src/ehi/xml-tokenizer.ts'
+import { XmlError, type XmlHandlers } from '../../src/plane/ehi/xml-tokenizer.ts'
 
 const TOLERATED = 'disallowed character.'
 

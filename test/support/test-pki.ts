@@ -13,7 +13,7 @@ import {
   randomSerial,
   type CertificateSpec,
   type NameAttribute,
-} from '../../src/pki/x509-builder.ts'
+} from '../../src/tools/pki/x509-builder.ts'
 
 const DAY = 86_400_000
 

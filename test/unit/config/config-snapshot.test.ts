@@ -7,9 +7,9 @@ import {
   snapshotFingerprint,
   snapshotReader,
   takeSnapshot,
-} from '../../../src/config/config-snapshot.ts'
+} from '../../../src/runtime/config-snapshot.ts'
 import { validateConfig } from '../../../src/config/load-config.ts'
-import { compileSnapshot } from '../../../src/gateway/compile-runtime.ts'
+import { compileSnapshot } from '../../../src/runtime/compile-runtime.ts'
 import { baseConfig } from '../../support/harness.ts'
 
 const pki = inject('pki')

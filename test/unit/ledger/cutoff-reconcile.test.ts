@@ -8,8 +8,8 @@ import {
   compareIds,
   reconcileCutoff,
   type RangeRow,
-} from '../../../src/ledger/cutoff-reconcile.ts'
-import type { CutoffFields } from '../../../src/ledger/ledger-record.ts'
+} from '../../../src/ledger/rules/cutoff-reconcile.ts'
+import type { CutoffFields } from '../../../src/ledger/rules/ledger-record.ts'
 
 describe('categoryOf', () => {
   it.each<[string, string | null, string | null, string | undefined]>([

@@ -3,11 +3,11 @@
  * its redaction, the readiness line.
  */
 import { describe, expect, it } from 'vitest'
-import { toLedgerRecord, type LedgerEvent } from '../../../src/ledger/ledger-record.ts'
-import { ledgerReadinessCheck, type LedgerStatus } from '../../../src/ledger/ledger-status.ts'
-import { parseLedgerUrl, redactSecrets } from '../../../src/ledger/ledger-url.ts'
-import { containsCardLikeNumber, luhn, storableAnswer } from '../../../src/ledger/stored-answer.ts'
-import { getTransactionAnswer } from '../../../src/ehi/ehi-answers.ts'
+import { toLedgerRecord, type LedgerEvent } from '../../../src/ledger/rules/ledger-record.ts'
+import { ledgerReadinessCheck, type LedgerStatus } from '../../../src/ledger/rules/ledger-status.ts'
+import { parseLedgerUrl, redactSecrets } from '../../../src/ledger/rules/ledger-url.ts'
+import { containsCardLikeNumber, luhn, storableAnswer } from '../../../src/ledger/rules/stored-answer.ts'
+import { getTransactionAnswer } from '../../../src/plane/ehi/ehi-answers.ts'
 
 const ACK_XML = getTransactionAnswer({ Acknowledgement: '1', CurBalance: 150.5, AvlBalance: 120 }, 'xml')
 

@@ -11,8 +11,8 @@ import {
   toLedgerRecord,
   traceIdOf,
   type LedgerEvent,
-} from '../../../src/ledger/ledger-record.ts'
-import { storableAnswer } from '../../../src/ledger/stored-answer.ts'
+} from '../../../src/ledger/rules/ledger-record.ts'
+import { storableAnswer } from '../../../src/ledger/rules/stored-answer.ts'
 
 const ID = '3f2b8c1e-7a45-4d2e-9b1c-0a1b2c3d4e5f'
 const OPTIONS = { instance: 'gw-1:123', storeAnswers: false }
