@@ -15,9 +15,23 @@ import type { EhiMode } from '../plane/ehi/classify-ehi-message.ts'
 import { startGateway, type RunningGateway } from '../server/start-gateway.ts'
 import { packageRoot } from '../package-info.ts'
 import { installSignalHandlers } from './serve-command.ts'
+import { defineCommand } from './command-line.ts'
 
 /** Where config/demo.yaml fetches the dev CRLs from (tls.crl.fetch.urls). */
 const DEMO_CRL_PORT = 9080
+
+export const DEMO = defineCommand({
+  name: 'demo',
+  synopsis: '',
+  summary: 'Run the demo: dev PKI, the gateway and a reference host behind it (npm start).',
+  description: `Run the demo (what \`npm start\` runs): makes the dev PKI in certs/dev if needed, serves
+its CRLs on http://127.0.0.1:${DEMO_CRL_PORT}/dev/, starts the reference EHI host of
+config/demo.yaml on 127.0.0.1:9000 and the gateway on https://127.0.0.1:8443/ehi in front of it,
+then prints commands to try it. Ctrl-C drains and stops it.`,
+  options: {},
+  notes: `The ports are fixed by config/demo.yaml (EHI_GATEWAY_* variables override its settings, as
+for serve), except the CRL server's, which its tls.crl.fetch.urls name.`,
+})
 
 export async function demo(): Promise<RunningGateway> {
   const root = packageRoot()

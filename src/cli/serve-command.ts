@@ -10,6 +10,26 @@ import { loadRuntimeFetchingCrls } from '../control/crl-fetching.ts'
 import { runPrimary } from '../server/cluster/primary.ts'
 import { runWorker } from '../server/cluster/worker.ts'
 import { startGateway, type RunningGateway } from '../server/start-gateway.ts'
+import { defineCommand } from './command-line.ts'
+
+export const SERVE = defineCommand({
+  name: 'serve',
+  synopsis: '[--config FILE]',
+  summary: 'Run the gateway from a configuration file (--config FILE or EHI_GATEWAY_CONFIG).',
+  description: `Run the gateway. The configuration is checked as a whole first: on any problem it does
+not start, and names every bad field (exit 2). SIGTERM or SIGINT drains and stops it; SIGHUP
+reloads it, and so does a change to the file or to a file it names (reload.watchFiles).`,
+  options: {
+    config: {
+      type: 'string',
+      short: 'c',
+      value: 'FILE',
+      help: 'The configuration, YAML or JSON. Default: the file EHI_GATEWAY_CONFIG names. EHI_GATEWAY_* variables override single settings (EHI_GATEWAY_LISTEN__PORT=9443).',
+    },
+  },
+  notes:
+    'Exit codes: 0 stopped by a signal, 1 failure at run time (a port in use), 2 invalid configuration or usage.',
+})
 
 export async function serve(configFile: string | undefined): Promise<void> {
   const source: LoadOptions = { file: configFile }
