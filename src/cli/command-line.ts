@@ -64,9 +64,22 @@ export function defineCommand<const O extends OptionTable>(spec: CommandSpec<O>)
   return spec
 }
 
+/** A problem the command states itself: its message is printed as it is, no stack, with its exit code. */
+export class CommandError extends Error {
+  override name = 'CommandError'
+  readonly exitCode: number
+  constructor(message: string, exitCode: number) {
+    super(message)
+    this.exitCode = exitCode
+  }
+}
+
 /** A usage problem: its message is the whole line printed (exit 2). */
-export class UsageError extends Error {
+export class UsageError extends CommandError {
   override name = 'UsageError'
+  constructor(message: string) {
+    super(message, 2)
+  }
 }
 
 /** `ehi-gateway check: give exactly one URL (see ehi-gateway check --help)` */

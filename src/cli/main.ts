@@ -7,7 +7,7 @@
 import { ConfigError } from '../config/config-issues.ts'
 import { closestName } from '../config/did-you-mean.ts'
 import { packageVersion } from '../package-info.ts'
-import { renderCommandList, renderHelp, UsageError, wantsHelp } from './command-line.ts'
+import { CommandError, renderCommandList, renderHelp, UsageError, wantsHelp } from './command-line.ts'
 import { COMMANDS, GROUPS, out, err } from './commands.ts'
 
 const USAGE = `Usage: ehi-gateway <command> [options]
@@ -99,9 +99,9 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code)
   },
   (error: unknown) => {
-    if (error instanceof UsageError) {
+    if (error instanceof CommandError) {
       process.stderr.write(`${error.message}\n`)
-      process.exit(2)
+      process.exit(error.exitCode)
     }
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`)

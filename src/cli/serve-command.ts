@@ -10,7 +10,9 @@ import { loadRuntimeFetchingCrls } from '../control/crl-fetching.ts'
 import { runPrimary } from '../server/cluster/primary.ts'
 import { runWorker } from '../server/cluster/worker.ts'
 import { startGateway, type RunningGateway } from '../server/start-gateway.ts'
-import { defineCommand } from './command-line.ts'
+import { ConfigError } from '../config/config-issues.ts'
+import { CONFIG_FILE_ENV, ENV_PREFIX } from '../config/env-overrides.ts'
+import { CommandError, defineCommand, usageError } from './command-line.ts'
 
 export const SERVE = defineCommand({
   name: 'serve',
@@ -34,7 +36,7 @@ reloads it, and so does a change to the file or to a file it names (reload.watch
 export async function serve(configFile: string | undefined): Promise<void> {
   const source: LoadOptions = { file: configFile }
   if (cluster.isWorker) return runWorker()
-  const { runtime, crls } = await loadRuntimeFetchingCrls(source)
+  const { runtime, crls } = await loadServeConfig(source, process.env)
   if (runtime.config.referenceHost.enabled)
     runtime.warnings.push(
       'referenceHost.enabled is true, but `serve` never starts the reference host: `ehi-gateway demo` does, or run `ehi-gateway reference-host` on its own',
@@ -43,6 +45,27 @@ export async function serve(configFile: string | undefined): Promise<void> {
   if (workers > 1) return runPrimary(runtime, source, workers, crls)
   const gateway = await startGateway({ runtime, source, processMetrics: true, crls })
   installSignalHandlers(gateway)
+}
+
+/**
+ * The configuration as `serve` reads it. Without a file (neither --config nor EHI_GATEWAY_CONFIG)
+ * there is nothing to list field by field: say how to give one. Settings from EHI_GATEWAY_*
+ * variables alone are a configuration too; their problems get the same hint.
+ */
+async function loadServeConfig(source: LoadOptions, env: NodeJS.ProcessEnv) {
+  const file = source.file ?? env[CONFIG_FILE_ENV]
+  const fromEnv = Object.keys(env).some((name) => name.startsWith(ENV_PREFIX) && name !== CONFIG_FILE_ENV)
+  if (!file && !fromEnv)
+    throw usageError(SERVE, `no configuration: give --config FILE or set ${CONFIG_FILE_ENV}=FILE`)
+  try {
+    return await loadRuntimeFetchingCrls(source)
+  } catch (error) {
+    if (file || !(error instanceof ConfigError)) throw error
+    throw new CommandError(
+      `${error.message}\nNo configuration file was given, only ${ENV_PREFIX}* variables: give --config FILE or set ${CONFIG_FILE_ENV}=FILE.`,
+      2,
+    )
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `ehi-gateway verify-config FILE`: checks a configuration and everything it names without
+ * `ehi-gateway verify-config FILE` (or --config FILE, or EHI_GATEWAY_CONFIG as for serve): checks a configuration and everything it names without
  * traffic, like `nginx -t`. Exit 0 when there is no error (warnings are listed), 2 otherwise.
  */
 import { X509Certificate } from 'node:crypto'
@@ -7,17 +7,24 @@ import { readFileSync } from 'node:fs'
 import { rootCertificates } from 'node:tls'
 import { renderVerifyText, verifyConfig } from '../tools/verify-config/verify-config.ts'
 import { splitPem } from '../plane/tls/pem.ts'
+import { CONFIG_FILE_ENV } from '../config/env-overrides.ts'
 import { defineCommand, parseCommand, usageError } from './command-line.ts'
 
 export const VERIFY_CONFIG = defineCommand({
   name: 'verify-config',
-  synopsis: 'FILE [--ca FILE] [--json]',
+  synopsis: '[FILE | --config FILE] [--ca FILE] [--json]',
   summary: 'Check a configuration and every file it names, without traffic (like nginx -t).',
   description: `Check a configuration without traffic, like nginx -t: everything that stops serve
 (through the same loaders, EHI_GATEWAY_* variables included), plus what a start accepts but
 Thredd's go-live check or traffic would hit: key matches certificate, chain complete, validity,
 CRLs, pins, allowlist, TLS policy.`,
   options: {
+    config: {
+      type: 'string',
+      short: 'c',
+      value: 'FILE',
+      help: `The configuration, as for serve (or give FILE alone). Default: the file ${CONFIG_FILE_ENV} names.`,
+    },
     ca: {
       type: 'string',
       value: 'FILE',
@@ -31,7 +38,15 @@ CRLs, pins, allowlist, TLS policy.`,
 
 export function verifyConfigCommand(args: string[]): number {
   const { values, positionals } = parseCommand(VERIFY_CONFIG, args)
-  if (positionals.length !== 1) throw usageError(VERIFY_CONFIG, 'give one configuration file')
+  const given = [...new Set([...positionals, ...(values.config ? [values.config] : [])])]
+  if (given.length > 1)
+    throw usageError(VERIFY_CONFIG, 'give one configuration file, as FILE or as --config FILE')
+  const file = given[0] ?? process.env[CONFIG_FILE_ENV]
+  if (!file)
+    throw usageError(
+      VERIFY_CONFIG,
+      `give one configuration file: FILE, --config FILE or ${CONFIG_FILE_ENV}=FILE`,
+    )
   let extraRoots: X509Certificate[] = []
   if (values.ca) {
     try {
@@ -43,7 +58,7 @@ export function verifyConfigCommand(args: string[]): number {
     }
   }
   const report = verifyConfig({
-    file: positionals[0]!,
+    file,
     extraRoots,
     systemRoots: rootCertificates.map((pem) => new X509Certificate(pem)),
   })

@@ -108,6 +108,23 @@ describe('serve with an invalid configuration', () => {
     expect(run.stderr()).toContain('  - upstream: is required')
   })
 
+  it('without any configuration, says how to give one in one line instead of listing missing fields', async () => {
+    const run = runCli(['serve'])
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toBe(
+      'ehi-gateway serve: no configuration: give --config FILE or set EHI_GATEWAY_CONFIG=FILE (see ehi-gateway serve --help)\n',
+    )
+  })
+
+  it('with EHI_GATEWAY_* settings but no file, lists what is missing and how to give a file', async () => {
+    const run = runCli(['serve'], { EHI_GATEWAY_LISTEN__PORT: '8443' })
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toContain('  - tls: is required')
+    expect(run.stderr()).toContain(
+      'No configuration file was given, only EHI_GATEWAY_* variables: give --config FILE',
+    )
+  })
+
   it('exits 2 on an EHI_GATEWAY_ variable that names no setting', async () => {
     const file = writeConfig('valid-for-typo.json', validConfig(await freePort()))
     const run = runCli(['serve', '--config', file], { EHI_GATEWAY_NETWORK__ALLOW_LIST: '127.0.0.1' })
