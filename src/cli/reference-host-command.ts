@@ -10,6 +10,7 @@ import {
   type ReferenceBehaviour,
 } from '../tools/reference-host/reference-host.ts'
 import { defineCommand, parseCommand, usageError } from './command-line.ts'
+import { addressInUse } from './serve-command.ts'
 
 export const REFERENCE_HOST = defineCommand({
   name: 'reference-host',
@@ -46,6 +47,15 @@ export async function referenceHostCommand(args: string[]): Promise<number> {
     port,
     mode: mode as EhiMode,
     behaviour: values.behaviour as ReferenceBehaviour,
+  }).catch((error: unknown) => {
+    throw addressInUse('reference-host', error, [
+      {
+        host: values.host,
+        port,
+        setting: '--host, --port',
+        change: 'or give another --port (0 takes any free port)',
+      },
+    ])
   })
   process.stdout.write(`reference EHI host listening on ${host.url} (${values.behaviour})\n`)
   await new Promise<void>((resolve) => {

@@ -4,6 +4,7 @@
  * supervises them (src/server/cluster/).
  */
 import cluster from 'node:cluster'
+import { createServer } from 'node:net'
 import { availableParallelism } from 'node:os'
 import type { LoadOptions } from '../config/load-config.ts'
 import { loadRuntimeFetchingCrls } from '../control/crl-fetching.ts'
@@ -12,6 +13,8 @@ import { runWorker } from '../server/cluster/worker.ts'
 import { startGateway, type RunningGateway } from '../server/start-gateway.ts'
 import { ConfigError } from '../config/config-issues.ts'
 import { CONFIG_FILE_ENV, ENV_PREFIX } from '../config/env-overrides.ts'
+import type { GatewayConfig } from '../config/config-schema.ts'
+import { describeAddressInUse, type Listener } from './address-in-use.ts'
 import { CommandError, defineCommand, usageError } from './command-line.ts'
 
 export const SERVE = defineCommand({
@@ -35,16 +38,69 @@ reloads it, and so does a change to the file or to a file it names (reload.watch
 
 export async function serve(configFile: string | undefined): Promise<void> {
   const source: LoadOptions = { file: configFile }
-  if (cluster.isWorker) return runWorker()
+  if (cluster.isWorker) {
+    // A worker listens on the EHI port only; it has no configuration of its own to name.
+    return runWorker().catch((error: unknown) => {
+      const { address, port } = error as { address?: string; port?: number }
+      throw addressInUse('serve', error, [{ ...LISTEN, host: address ?? '', port: port ?? -1 }])
+    })
+  }
   const { runtime, crls } = await loadServeConfig(source, process.env)
   if (runtime.config.referenceHost.enabled)
     runtime.warnings.push(
       'referenceHost.enabled is true, but `serve` never starts the reference host: `ehi-gateway demo` does, or run `ehi-gateway reference-host` on its own',
     )
+  const listeners = gatewayListeners(runtime.config)
   const workers = runtime.config.workers === 0 ? availableParallelism() : runtime.config.workers
-  if (workers > 1) return runPrimary(runtime, source, workers, crls)
-  const gateway = await startGateway({ runtime, source, processMetrics: true, crls })
-  installSignalHandlers(gateway)
+  try {
+    if (workers > 1) {
+      // The primary replaces a worker that dies, also one that cannot listen: find a port in use
+      // before any worker starts, so it is one line and an exit rather than a restart loop.
+      await probeListen(runtime.config.listen.host, runtime.config.listen.port)
+      return await runPrimary(runtime, source, workers, crls)
+    }
+    const gateway = await startGateway({ runtime, source, processMetrics: true, crls })
+    installSignalHandlers(gateway)
+  } catch (error) {
+    throw addressInUse('serve', error, listeners)
+  }
+}
+
+/** Binds `host:port` and lets it go at once: throws EADDRINUSE when something else holds it. */
+async function probeListen(host: string, port: number): Promise<void> {
+  if (port === 0) return
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host, port, exclusive: true }, resolve)
+  })
+  await new Promise((resolve) => server.close(resolve))
+}
+
+const LISTEN = { setting: 'listen.port', change: 'or set another listen.port (EHI_GATEWAY_LISTEN__PORT)' }
+
+/**
+ * The addresses the gateway listens on, with the settings that choose them. `where` and `hint`
+ * are the demo's: which file holds the settings, and the likely culprit.
+ */
+export function gatewayListeners(config: GatewayConfig, where = '', hint = ''): Listener[] {
+  const listeners: Listener[] = [
+    { host: config.listen.host, port: config.listen.port, ...LISTEN, setting: `listen.port${where}` },
+  ]
+  if (config.admin.enabled)
+    listeners.push({
+      host: config.admin.host,
+      port: config.admin.port,
+      setting: `admin.port${where}`,
+      change: 'or set another admin.port (EHI_GATEWAY_ADMIN__PORT; 0 takes any free port)',
+    })
+  return listeners.map((l) => ({ ...l, change: `${hint}${l.change}` }))
+}
+
+/** A port in use as one line naming its setting (exit 1); any other error unchanged. */
+export function addressInUse(command: string, error: unknown, listeners: readonly Listener[]): unknown {
+  const line = describeAddressInUse(command, error, listeners)
+  return line ? new CommandError(line, 1) : error
 }
 
 /**

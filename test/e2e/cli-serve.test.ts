@@ -200,3 +200,48 @@ describe('serve with a valid configuration', () => {
     expect(await run.exited).toBe(0)
   })
 })
+
+describe('serve with a port in use', () => {
+  /** A plain TCP listener holding a port, as another process would. */
+  async function holdPort(): Promise<{ port: number; close: () => Promise<void> }> {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    }
+  }
+
+  it.each([
+    [
+      'listen.port',
+      1,
+      (held: number, free: number) => ({ listen: { host: '127.0.0.1', port: held }, admin: { port: free } }),
+    ],
+    [
+      'listen.port',
+      2,
+      (held: number, free: number) => ({ listen: { host: '127.0.0.1', port: held }, admin: { port: free } }),
+    ],
+    [
+      'admin.port',
+      1,
+      (held: number, free: number) => ({ listen: { host: '127.0.0.1', port: free }, admin: { port: held } }),
+    ],
+  ])('names %s in one line and exits 1 (workers: %d)', async (setting, workers, ports) => {
+    const held = await holdPort()
+    try {
+      const config = { ...validConfig(0), workers, ...ports(held.port, await freePort()) }
+      const run = runCli(['serve', '--config', writeConfig(`in-use-${setting}-${workers}.json`, config)])
+      expect(await run.exited).toBe(1)
+      const env = setting === 'listen.port' ? 'EHI_GATEWAY_LISTEN__PORT' : 'EHI_GATEWAY_ADMIN__PORT'
+      expect(run.stderr()).toContain(
+        `ehi-gateway serve: 127.0.0.1:${held.port} is already in use (${setting}): stop what listens there or set another ${setting} (${env}`,
+      )
+      expect(run.stderr().trim().split('\n')).toHaveLength(1)
+      expect(run.stderr()).not.toMatch(/\n\s+at /)
+    } finally {
+      await held.close()
+    }
+  })
+})
