@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml'
 import { ConfigSchema, FILE_PATH, SQLITE_URL, type GatewayConfig } from './config-schema.ts'
 import { describeValue, pointerToPath, type ConfigIssue } from './config-issues.ts'
 import { applyEnvOverrides, CONFIG_FILE_ENV } from './env-overrides.ts'
+import { describeYamlError } from './yaml-errors.ts'
 
 export interface LoadedConfig {
   /** Typed and defaulted; only safe to use where `issues` is empty for that subtree. */
@@ -56,16 +57,17 @@ function readConfigFile(file: string): { value: Record<string, unknown> } | { is
     }
   }
   try {
-    // YAML 1.2 is a superset of JSON, so one parser reads both formats.
-    const value: unknown = parseYaml(text, { prettyErrors: false }) ?? {}
+    // YAML 1.2 is a superset of JSON, so one parser reads both formats. logLevel 'error': the
+    // library's warnings go to stderr and quote the file (an unresolved tag, say).
+    const value: unknown = parseYaml(text, { prettyErrors: false, logLevel: 'error' }) ?? {}
     if (typeof value !== 'object' || Array.isArray(value)) {
       return { issue: { path: '(file)', message: 'must contain a mapping of settings at the top level' } }
     }
     return { value: value as Record<string, unknown> }
   } catch (error) {
-    // The parser's message names the line and column; it does not quote file contents.
-    const message = (error as Error).message.split('\n')[0]
-    return { issue: { path: '(file)', message: `is not valid YAML or JSON: ${message}` } }
+    return {
+      issue: { path: '(file)', message: `is not valid YAML or JSON: ${describeYamlError(error, text)}` },
+    }
   }
 }
 

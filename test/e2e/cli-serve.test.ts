@@ -99,6 +99,16 @@ describe('serve with an invalid configuration', () => {
     expect(run.stderr()).not.toContain(pem.split('\n')[1]!)
   })
 
+  it('exits 2 on a YAML syntax error, naming line and column without quoting the file', async () => {
+    const file = join(dir, 'broken.yaml')
+    const keyLine = readFileSync(pki.files['unrelated.key']!, 'utf8').split('\n')[1]!
+    writeFileSync(file, `listen:\n  port: 8443\ntls:\n  note: ${keyLine}\n   clientCa: [a.pem\n`)
+    const run = runCli(['serve', '--config', file])
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toMatch(/- \(file\): is not valid YAML or JSON: line 4, column \d+: /)
+    expect(run.stderr()).not.toContain(keyLine.slice(0, 12))
+  })
+
   it('exits 2 on an empty file, naming each missing section', async () => {
     const file = join(dir, 'empty.yaml')
     writeFileSync(file, '')

@@ -324,8 +324,12 @@ describe('loadConfig', () => {
   })
 
   it.each([
-    { name: 'invalid YAML', text: 'tls: [unclosed\n  - x: : y', message: /^is not valid YAML or JSON: / },
-    { name: 'invalid JSON', text: '{"tls": ', message: /^is not valid YAML or JSON: / },
+    {
+      name: 'invalid YAML',
+      text: 'tls:\n  clientCa: [a.pem\n  crl: x\n',
+      message: /^is not valid YAML or JSON: line 3, column \d+: /,
+    },
+    { name: 'invalid JSON', text: '{"tls": ', message: /^is not valid YAML or JSON: line 1, column 9: / },
     { name: 'a top-level list', text: '- a\n- b\n', message: /^must contain a mapping/ },
     { name: 'a top-level scalar', text: 'just text\n', message: /^must contain a mapping/ },
   ])('gives one (file) issue for $name', ({ name, text, message }) => {
@@ -335,6 +339,20 @@ describe('loadConfig', () => {
     expect(issues).toHaveLength(1)
     expect(issues[0]?.path).toBe('(file)')
     expect(issues[0]?.message).toMatch(message)
+  })
+
+  it('names where a syntax error is, never what the file holds there', () => {
+    const file = join(dir, 'broken-key.yaml')
+    const secret = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ'
+    writeFileSync(file, `tls:\n  key: "${secret}\\q"\n`)
+    const { issues } = loadConfig({ file, env: {} })
+    expect(issues).toEqual([
+      {
+        path: '(file)',
+        message:
+          'is not valid YAML or JSON: line 2, column 59: an escape sequence that is not valid in a double-quoted string',
+      },
+    ])
   })
 
   it('treats an empty file as an empty config', () => {
