@@ -109,6 +109,17 @@ describe('serve with an invalid configuration', () => {
     expect(run.stderr()).not.toContain(keyLine.slice(0, 12))
   })
 
+  it('exits 2 on an unknown key in the file, with a "did you mean"', async () => {
+    const config = validConfig(await freePort())
+    const file = writeConfig('typo.json', {
+      ...config,
+      tls: { ...config.tls, clientCA: config.tls.clientCa },
+    })
+    const run = runCli(['serve', '--config', file])
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toContain('  - tls.clientCA: is not a known setting; did you mean tls.clientCa?')
+  })
+
   it('exits 2 on an empty file, naming each missing section', async () => {
     const file = join(dir, 'empty.yaml')
     writeFileSync(file, '')
@@ -139,7 +150,9 @@ describe('serve with an invalid configuration', () => {
     const file = writeConfig('valid-for-typo.json', validConfig(await freePort()))
     const run = runCli(['serve', '--config', file], { EHI_GATEWAY_NETWORK__ALLOW_LIST: '127.0.0.1' })
     expect(await run.exited).toBe(2)
-    expect(run.stderr()).toContain('EHI_GATEWAY_NETWORK__ALLOW_LIST: is not a configuration key')
+    expect(run.stderr()).toContain(
+      'EHI_GATEWAY_NETWORK__ALLOW_LIST: is not a configuration key; did you mean EHI_GATEWAY_NETWORK__ALLOWLIST (network.allowlist)?',
+    )
   })
 })
 

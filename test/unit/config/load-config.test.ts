@@ -98,7 +98,7 @@ describe('validateConfig issues', () => {
       name: 'an unknown nested key',
       raw: withChanges({ listen: { prot: 1 } }),
       path: 'listen.prot',
-      message: 'is not a known setting',
+      message: 'is not a known setting; did you mean listen.port?',
     },
     {
       name: 'an unknown key in a list item',
@@ -140,6 +140,30 @@ describe('validateConfig issues', () => {
     },
   ])('reports $name at its path', ({ raw, path, message }) => {
     expect(validateConfig(raw).issues).toEqual([{ path, message }])
+  })
+
+  it.each([
+    [{ tls: { ...(minimal().tls as object), clientCA: ['ca.pem'] } }, 'tls.clientCA', 'tls.clientCa'],
+    [{ clientauth: {} }, 'clientauth', 'clientAuth'],
+    [{ tls: { ...(minimal().tls as object), crl: { enable: true } } }, 'tls.crl.enable', 'tls.crl.enabled'],
+    [{ listen: { allowlist: ['10.0.0.0/8'] } }, 'listen.allowlist', 'network.allowlist'],
+    [{ tls: { ...(minimal().tls as object), crl: { urls: [] } } }, 'tls.crl.urls', 'tls.crl.fetch.urls'],
+    [
+      { tls: { serverCertificates: [{ cert: 'a', key: 'b', Cert: 'c' }], clientCa: ['ca.pem'] } },
+      'tls.serverCertificates[0].Cert',
+      'tls.serverCertificates[0].cert',
+    ],
+  ])('an unknown key %#: %s, did you mean %s?', (changes, path, meant) => {
+    expect(validateConfig({ ...minimal(), ...changes }).issues).toEqual([
+      { path, message: `is not a known setting; did you mean ${meant}?` },
+    ])
+  })
+
+  it('names each of several unknown keys in one object at its own path', () => {
+    expect(validateConfig({ ...minimal(), lisen: {}, bogus: 1 }).issues).toEqual([
+      { path: 'lisen', message: 'is not a known setting; did you mean listen?' },
+      { path: 'bogus', message: 'is not a known setting' },
+    ])
   })
 
   it.each([
