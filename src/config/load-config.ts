@@ -9,7 +9,14 @@ import type { TSchema } from 'typebox'
 import { Settings } from 'typebox/system'
 import Value from 'typebox/value'
 import { parse as parseYaml } from 'yaml'
-import { ConfigSchema, FILE_PATH, schemaFields, SQLITE_URL, type GatewayConfig } from './config-schema.ts'
+import {
+  ConfigSchema,
+  FILE_PATH,
+  PATTERN_MESSAGE,
+  schemaFields,
+  SQLITE_URL,
+  type GatewayConfig,
+} from './config-schema.ts'
 import { describeValue, pointerToPath, type ConfigIssue } from './config-issues.ts'
 import { applyEnvOverrides, CONFIG_FILE_ENV } from './env-overrides.ts'
 import { describeYamlError } from './yaml-errors.ts'
@@ -186,6 +193,12 @@ function toIssue(error: SchemaError, root: unknown): ConfigIssue | undefined {
         .map((v) => JSON.stringify(v))
         .join(', ')
       return { path, message: `must be one of ${allowed}${describeValue(valueAt(root, error.instancePath))}` }
+    }
+    case 'pattern': {
+      // The schema words each pattern (PATTERN_MESSAGE); the regular expression is the fallback.
+      const words = (schemaAt(path) as Record<string, unknown> | undefined)?.[PATTERN_MESSAGE]
+      const message = typeof words === 'string' ? words : error.message
+      return { path, message: `${message}${describeValue(valueAt(root, error.instancePath))}` }
     }
     default:
       return {

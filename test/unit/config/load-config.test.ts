@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { TSchema } from 'typebox'
+import { ConfigSchema, PATTERN_MESSAGE } from '../../../src/config/config-schema.ts'
 import { hasIssueUnder, loadConfig, validateConfig } from '../../../src/config/load-config.ts'
 
 /** The smallest valid config: only the settings without defaults. */
@@ -130,7 +132,7 @@ describe('validateConfig issues', () => {
       name: 'a path without leading slash',
       raw: withChanges({ routes: { paths: ['ehi'] } }),
       path: 'routes.paths[0]',
-      message: 'must match pattern "^/" (got "ehi")',
+      message: 'must start with / (got "ehi")',
     },
     {
       name: 'an empty CA list',
@@ -186,6 +188,46 @@ describe('validateConfig issues', () => {
     const [issue] = validateConfig(raw).issues
     expect(issue?.path).toBe(path)
     expect(issue?.message).toContain(`must be one of ${allowed}`)
+  })
+
+  describe('pattern errors are words, not regular expressions', () => {
+    /**
+     * Every string schema with a pattern, with the key path to it (`[]` for a list item). The key
+     * pattern of ehi.productModes (a record) is not walked: nothing checks keys against it.
+     */
+    function* patterns(node: TSchema, path: string[]): Generator<{ path: string[]; node: TSchema }> {
+      const n = node as {
+        pattern?: string
+        properties?: Record<string, TSchema>
+        items?: TSchema
+        patternProperties?: Record<string, TSchema>
+      }
+      if (n.pattern !== undefined) yield { path, node }
+      for (const [key, child] of Object.entries(n.properties ?? {})) yield* patterns(child, [...path, key])
+      if (n.items) yield* patterns(n.items, [...path, '[]'])
+      for (const child of Object.values(n.patternProperties ?? {})) yield* patterns(child, [...path, '{}'])
+    }
+    const all = [...patterns(ConfigSchema, [])]
+
+    it('finds the patterns it walks', () => {
+      expect(all.map((p) => p.path.join('.'))).toEqual(
+        expect.arrayContaining(['routes.paths.[]', 'upstream.url', 'ledger.instanceId']),
+      )
+    })
+
+    it.each(all.map((p) => [p.path.join('.'), p] as const))('%s', (_name, { path, node }) => {
+      const words = (node as Record<string, unknown>)[PATTERN_MESSAGE]
+      expect(typeof words).toBe('string')
+      expect(words).not.toMatch(/[\^$]/)
+      // The same value fails every pattern in the schema.
+      const raw = minimal()
+      let parent = raw
+      const keys = path.filter((k) => k !== '[]')
+      for (const key of keys.slice(0, -1)) parent = (parent[key] ??= {}) as Record<string, unknown>
+      parent[keys.at(-1)!] = path.at(-1) === '[]' ? ['!'] : '!'
+      const where = keys.join('.') + (path.at(-1) === '[]' ? '[0]' : '')
+      expect(validateConfig(raw).issues).toEqual([{ path: where, message: `${String(words)} (got "!")` }])
+    })
   })
 
   it('gives exactly one issue per wrong field, three fields -> three issues', () => {
@@ -321,7 +363,7 @@ describe('loadConfig', () => {
     expect(issues).toEqual([
       {
         path: 'routes.paths[0]',
-        message: 'must match pattern "^/" (got "ehi")',
+        message: 'must start with / (got "ehi")',
         source: 'EHI_GATEWAY_ROUTES__PATHS',
       },
     ])
