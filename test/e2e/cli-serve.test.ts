@@ -86,6 +86,26 @@ describe('serve with an invalid configuration', () => {
     expect(await listening(port)).toBe(false)
   })
 
+  it('names a schema problem and a key that does not match its certificate, in the same section, in one run', async () => {
+    const config = validConfig(await freePort())
+    const file = writeConfig('schema-and-key.json', {
+      ...config,
+      tls: {
+        ...config.tls,
+        serverCertificates: [{ cert: pki.files['server-chain.pem'], key: pki.files['unrelated.key'] }],
+        handshakeTimeoutMs: 0,
+      },
+      ehi: { limits: { maxDepth: 1 }, deadlineMs: { decision: 250 } },
+    })
+    const run = runCli(['serve', '--config', file])
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toContain('4 problems')
+    expect(run.stderr()).toContain('  - tls.handshakeTimeoutMs: must be >= 1 (got 0)')
+    expect(run.stderr()).toContain('  - tls.serverCertificates[0].key: does not match the certificate')
+    expect(run.stderr()).toContain('  - ehi.limits.maxDepth: must be >= 4 (got 1)')
+    expect(run.stderr()).toContain('  - ehi.deadlineMs.decision: must be below ehi.threddBudgetMs (200 ms)')
+  })
+
   it('does not echo key material pasted into a path field', async () => {
     const config = validConfig(await freePort())
     const pem = readFileSync(pki.files['unrelated.key']!, 'utf8')
