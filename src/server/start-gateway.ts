@@ -11,7 +11,7 @@ import type { LoadOptions } from '../config/load-config.ts'
 import { requestVerdict, verdictOf } from '../plane/io/connection-gate.ts'
 import { buildGateway } from './listener.ts'
 import type { Runtime } from '../runtime/compile-runtime.ts'
-import type { LiveState } from '../plane/http/ehi-route.ts'
+import type { LiveState } from '../plane/http/exchange.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { createMetrics } from '../observability/metrics.ts'
 import {
@@ -87,7 +87,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     next.config.tls.ocsp.enabled ? createOcspChecker(next.config.tls.ocsp, { logger, metrics }) : undefined
   let live: LiveState = { runtime, host: createHostClient(config.upstream), ocsp: ocspFor(runtime) }
   let draining = false
-  const { server, connections } = buildGateway({
+  const { server, connections, refuse } = buildGateway({
     live: () => live,
     draining: () => draining,
     logger,
@@ -164,20 +164,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       if (!verdict?.allow) continue
       const check = requestVerdict(verdict, next.gate, now)
       if (check.allow) continue
-      metrics.connectionsRefused.inc({ reason: check.reason })
-      logger.warn(
-        {
-          event: 'connection_refused',
-          reason: check.reason,
-          detail: check.detail,
-          peer: { address: verdict.remoteAddress, port: verdict.remotePort },
-          after: 'reload',
-          closing: state.busy ? 'after its answer' : 'now',
-        },
-        'connection refused',
-      )
       if (state.busy) state.closeAfterAnswer = check.reason
-      else socket.destroy()
+      refuse({
+        reason: check.reason,
+        peer: { address: verdict.remoteAddress, port: verdict.remotePort },
+        // An exchange in flight finishes with the trust it started with; then the answer closes.
+        end: state.busy ? 'none' : 'destroy',
+        socket,
+        details: { detail: check.detail, after: 'reload', closing: state.busy ? 'after its answer' : 'now' },
+      })
     }
   }
 

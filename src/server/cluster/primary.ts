@@ -116,7 +116,7 @@ export async function runPrimary(
     const problems = await applyTo([worker], target)
     if (problems.length > 0 || workers.get(worker)?.serving !== target.fingerprint) {
       logger.error(
-        { event: 'worker_out_of_date', pid: worker.process.pid, problems },
+        { event: 'worker_out_of_date', workerPid: worker.process.pid, problems },
         'a worker could not take the validated configuration; replacing it',
       )
       worker.kill('SIGKILL')
@@ -169,7 +169,7 @@ export async function runPrimary(
     // EPIPE from a worker that died between isConnected() and the write: its exit handler copes.
     worker.on('error', (error: NodeJS.ErrnoException) =>
       logger.warn(
-        { event: 'worker_ipc_error', pid: worker.process.pid, code: error.code },
+        { event: 'worker_ipc_error', workerPid: worker.process.pid, code: error.code },
         'worker IPC error',
       ),
     )
@@ -183,7 +183,7 @@ export async function runPrimary(
     if (draining) return
     plane.current?.noteWorkerRestart()
     logger.error(
-      { event: 'worker_exit', pid: worker.process.pid, code, signal },
+      { event: 'worker_exit', workerPid: worker.process.pid, code, signal },
       'worker exited unexpectedly; starting a new one',
     )
     // Back off when workers die in a loop (a certificate that expired since start, say).
