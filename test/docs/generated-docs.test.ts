@@ -57,6 +57,10 @@ describe('generated documents', () => {
     expect(row?.split(' | ')[4]).toBe(reload)
   })
 
+  it('the README carries no copy of the configuration reference', () => {
+    expect(read('README.md')).not.toContain(`| \`${envNameFor(['listen', 'port'])}\` |`)
+  })
+
   it('the reason-code document lists every code', () => {
     const doc = read('docs/reason-codes.md')
     for (const code of Object.keys(REASONS)) expect(doc).toContain(`| \`${code}\` |`)
