@@ -25,6 +25,7 @@ import { readCandidateCounts, type CandidateCounts } from './rules/candidate-sum
 import { packageVersion } from '../package-info.ts'
 import { watchFiles, type FileWatcher } from './file-watcher.ts'
 import type { CrlFetching } from './crl-fetching.ts'
+import { ledgerReadinessCheck, type LedgerStatus } from '../ledger/rules/ledger-status.ts'
 import { crlRollbacks, restartOnlyChanges, wideningChanges } from './rules/reload-guard.ts'
 import { resolve } from 'node:path'
 
@@ -75,6 +76,8 @@ export interface ControlPlaneOptions {
    * closed with the plane).
    */
   crls?: CrlFetching | undefined
+  /** The message ledger's state in each data-plane process (one, or one per worker). */
+  ledgerStatuses?: () => readonly LedgerStatus[]
 }
 
 export interface ControlPlane {
@@ -171,6 +174,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       crlMarginMs: current.config.tls.crl.readinessMarginSeconds * 1000,
       now: Date.now(),
     })
+    // Reported, and failing readiness only when ledger.failReadiness asks for it.
+    if (current.ledger && options.ledgerStatuses)
+      checks.push(ledgerReadinessCheck(options.ledgerStatuses(), current.config.ledger.failReadiness))
     control.ready.set(checks.every((c) => c.ok) ? 1 : 0)
     return checks
   }

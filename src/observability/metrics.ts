@@ -61,7 +61,7 @@ export function createMetrics(registry: Registry) {
     }),
     requests: new Counter({
       name: `${METRIC_PREFIX}requests_total`,
-      help: 'HTTP requests on the EHI listener, by message class and outcome (host_answer, synthesized, refused, rejected, host_failure).',
+      help: 'HTTP requests on the EHI listener, by message class and outcome (host_answer, synthesized, refused, rejected, host_failure, replayed).',
       labelNames: ['class', 'outcome'] as const,
       registers,
     }),

@@ -33,6 +33,7 @@ import {
   type TlsMaterial,
   type TrustStore,
 } from './tls-material.ts'
+import { ledgerSettings, type LedgerSettings } from '../ledger/ledger-settings.ts'
 import { compileHostHeaderPolicy, type HostHeaderPolicy } from '../plane/upstream/host-request-headers.ts'
 
 /** EHI settings in the shape the request path reads them, made once per configuration. */
@@ -59,6 +60,8 @@ export interface Runtime {
   tokenKey: TokenHasher
   /** Which request headers reach the host (upstream.forwardHeaders, upstream.clientCertHeaders). */
   hostHeaders: HostHeaderPolicy
+  /** The message ledger's settings (ledger.url); undefined when it is off. Restart-only. */
+  ledger: LedgerSettings | undefined
   allowAllSources: boolean
   warnings: string[]
 }
@@ -120,6 +123,13 @@ export function compileSnapshot(
     const loaded = loadTlsMaterial(config.tls, now, snapshot.extraCrls, read)
     issues.push(...loaded.issues)
     material = loaded.material
+  }
+
+  let ledger: LedgerSettings | undefined
+  if (!skip('ledger')) {
+    const checked = ledgerSettings(config.ledger, read)
+    issues.push(...checked.issues)
+    ledger = checked.settings
   }
 
   let hostHeaders: HostHeaderPolicy | undefined
@@ -213,6 +223,7 @@ export function compileSnapshot(
     ...(candidate?.material ? { candidate: candidate.material } : {}),
     tokenKey: tokenHasher(tokenKey),
     hostHeaders,
+    ledger,
     allowAllSources,
     warnings,
   }

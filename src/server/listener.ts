@@ -34,6 +34,7 @@ import {
 import { requestHandler } from '../plane/io/request-handler.ts'
 import { trackConnections, type ConnectionRegistry } from './connection-registry.ts'
 import type { LiveState } from '../plane/http/exchange.ts'
+import type { Ledger } from '../ledger/ledger.ts'
 
 export interface GatewayDeps {
   /** The current runtime and host client; swapped by a reload, read per connection and request. */
@@ -42,6 +43,8 @@ export interface GatewayDeps {
   draining: () => boolean
   logger: Logger
   metrics: Metrics
+  /** The message ledger (a no-op when ledger.url is unset). */
+  ledger: Ledger
 }
 
 export interface Gateway {
@@ -52,7 +55,7 @@ export interface Gateway {
 }
 
 export function buildGateway(deps: GatewayDeps): Gateway {
-  const { live, draining, logger, metrics } = deps
+  const { live, draining, logger, metrics, ledger } = deps
   // Settings fixed for the life of the listener (a reload that changes them asks for a restart).
   const { runtime } = live()
   const { config } = runtime
@@ -153,6 +156,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     bodyLimit,
     maxRequestsPerConnection: limits.maxRequestsPerConnection,
     maxConnectionAgeMs: limits.maxConnectionAgeMs,
+    ledger,
   })
 
   return { server, connections, refuse }

@@ -23,6 +23,7 @@ import {
 } from '../control/control-plane.ts'
 import type { Check } from '../control/rules/readiness.ts'
 import type { CrlFetching } from '../control/crl-fetching.ts'
+import { openLedger, type Ledger } from '../ledger/ledger.ts'
 import { subjectLine } from '../runtime/tls-material.ts'
 import { createOcspChecker } from '../plane/io/ocsp-checker.ts'
 import { createHostClient } from '../plane/io/host-client.ts'
@@ -51,6 +52,8 @@ export interface RunningGateway {
   readonly registry: Registry
   /** Control-plane metrics (reloads, material, readiness), when this process runs it. */
   readonly controlRegistry: Registry | undefined
+  /** The message ledger of this process (a no-op when ledger.url is unset). */
+  readonly ledger: Ledger
   readonly logger: Logger
   /** Port of the admin server, when this process runs it. */
   readonly adminPort: number | undefined
@@ -87,11 +90,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     next.config.tls.ocsp.enabled ? createOcspChecker(next.config.tls.ocsp, { logger, metrics }) : undefined
   let live: LiveState = { runtime, host: createHostClient(config.upstream), ocsp: ocspFor(runtime) }
   let draining = false
+  // The ledger opens before the listener: its first attempt to reach the store is bounded and,
+  // whatever its outcome, never holds up the start (a ledger that is down catches up later).
+  const ledger = await openLedger({ settings: runtime.ledger, logger, metrics })
   const { server, connections, refuse } = buildGateway({
     live: () => live,
     draining: () => draining,
     logger,
     metrics,
+    ledger,
   })
   try {
     await new Promise<void>((resolve, reject) => {
@@ -104,6 +111,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   } catch (error) {
     await live.host.close()
     await live.ocsp?.close()
+    await ledger.close(0)
     throw error
   }
   // Session tickets: one random key, replaced on a schedule (by the primary in cluster mode, so
@@ -186,6 +194,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       logger,
       registry: controlRegistry,
       crls: options.crls,
+      ledgerStatuses: () => [ledger.status()],
       dataMetrics: () => registry.metrics(),
       contentType: registry.contentType,
       apply: async (next) => {
@@ -234,6 +243,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       await listenerClosed
       await live.host.close()
       await live.ocsp?.close()
+      // What the answered messages left queued is written (bounded by the drain's time).
+      await ledger.close(Math.max(1000, timeoutMs))
       await control?.close()
       if (ticketRotation) clearInterval(ticketRotation)
       logger.info({ event: 'stopped' }, 'stopped')
@@ -245,6 +256,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     origin: `https://${hostPart}:${address.port}`,
     port: address.port,
     server,
+    ledger,
     registry,
     controlRegistry,
     logger,

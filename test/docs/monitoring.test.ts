@@ -42,7 +42,7 @@ const LABEL_VALUES: Record<string, readonly string[]> = {
   reason: Object.keys(REASONS),
   class: [...MESSAGE_CLASSES, 'unclassified'],
   // The Outcome type of src/plane/http/ehi-route.ts (also listed in the metric's help).
-  outcome: ['host_answer', 'synthesized', 'refused', 'rejected', 'host_failure'],
+  outcome: ['host_answer', 'synthesized', 'refused', 'rejected', 'host_failure', 'replayed'],
   role: ['server', 'client_ca'],
   result: ['success', 'failure'],
   kind: [...CRL_FETCH_SUCCESSES, ...CRL_FETCH_FAILURES],

@@ -30,7 +30,15 @@ import type { HostClient } from '../io/host-client.ts'
 import { toHostRequestHeaders } from '../upstream/host-request-headers.ts'
 import { traceparentFor } from '../upstream/trace-context.ts'
 import { REASON_HEADER } from './error-answer.ts'
-import { reasonAnswer, type Answer, type AnswerAudit, type RequestRecord } from './exchange.ts'
+import type { Ledger } from '../../ledger/ledger.ts'
+import { answerSummaryText } from '../../ledger/rules/ledger-record.ts'
+import {
+  reasonAnswer,
+  type Answer,
+  type AnswerAudit,
+  type LedgerFacts,
+  type RequestRecord,
+} from './exchange.ts'
 import { toClientResponseHeaders } from './host-response-headers.ts'
 
 /** An admitted request with its whole body: what the route needs, nothing of the socket. */
@@ -51,6 +59,8 @@ export interface RouteDeps {
   runtime: Runtime
   host: HostClient
   metrics: Metrics
+  /** The message ledger: duplicates, and replayed acknowledgements (never on the critical path). */
+  ledger: Pick<Ledger, 'enabled' | 'storesAnswers' | 'lookup'>
 }
 
 /** What the route decided for the request's record. */
@@ -58,7 +68,7 @@ export type RouteDecision = Pick<RequestRecord, 'outcome'> &
   Partial<
     Pick<
       RequestRecord,
-      'reason' | 'detail' | 'messageClass' | 'ehi' | 'answer' | 'parseMs' | 'hostMs' | 'hostError'
+      'reason' | 'detail' | 'messageClass' | 'ehi' | 'answer' | 'parseMs' | 'hostMs' | 'hostError' | 'ledger'
     >
   >
 
@@ -68,7 +78,7 @@ export interface RouteResult {
 }
 
 export async function routeEhiMessage(request: EhiRequest, deps: RouteDeps): Promise<RouteResult> {
-  const { runtime, host, metrics } = deps
+  const { runtime, host, metrics, ledger } = deps
   const { limits, modes, deadlines, failurePolicy, replaceNonConforming } = runtime.ehi
 
   const parseStart = performance.now()
@@ -82,7 +92,23 @@ export async function routeEhiMessage(request: EhiRequest, deps: RouteDeps): Pro
   const message = parsed.message
   const mode = modeFor(message, modes)
   const cls = classifyEhiMessage(message, mode)
-  const decided = { messageClass: cls, ehi: auditRecord(message, cls, mode, runtime.tokenKey), parseMs }
+  const traceparent = traceparentFor(request.headers.traceparent)
+  const facts: LedgerFacts = {
+    fields: message.fields,
+    format: message.format,
+    root: message.root,
+    mode,
+    traceparent,
+    resend: undefined,
+    resendOf: undefined,
+    hostAnswer: undefined,
+  }
+  const decided = {
+    messageClass: cls,
+    ehi: auditRecord(message, cls, mode, runtime.tokenKey),
+    parseMs,
+    ledger: facts,
+  }
   countMessage(metrics, message, cls, mode)
 
   /** The host gave no usable answer: answer as the class allows, never more. */
@@ -120,6 +146,37 @@ export async function routeEhiMessage(request: EhiRequest, deps: RouteDeps): Pro
     }
   }
 
+  // Has the ledger seen it? Bounded by ledger.lookupTimeoutMs, never an error; off: not asked.
+  const seen = ledger.enabled
+    ? await ledger.lookup({
+        fields: message.fields,
+        format: message.format,
+        root: message.root,
+        messageClass: cls,
+      })
+    : undefined
+  if (seen) {
+    facts.resend = seen.resend
+    facts.resendOf = seen.first?.requestId
+    // The host already acknowledged this exact message: its own stored answer, replayed.
+    if (seen.replay) {
+      const headers: Record<string, string> = {
+        'content-type': seen.replay.contentType ?? contentTypeFor(message.format),
+        'x-ehi-gateway-replayed-from': seen.replay.requestId,
+      }
+      if (seen.replay.soapaction) headers.soapaction = seen.replay.soapaction
+      return {
+        answer: { status: seen.replay.status, headers, body: seen.replay.body, close: false },
+        record: {
+          ...decided,
+          outcome: 'replayed',
+          detail: `answered with the host's acknowledgement of request ${seen.replay.requestId}`,
+          answer: { status: seen.replay.status, synthesized: false, Acknowledgement: '1' },
+        },
+      }
+    }
+  }
+
   // Past the class's deadline the message is not forwarded: Thredd has stopped waiting.
   const remaining = remainingDeadlineMs(deadlines[cls], performance.now() - request.since)
   if (remaining <= 0) return withoutHost('deadline_passed', decided)
@@ -129,12 +186,17 @@ export async function routeEhiMessage(request: EhiRequest, deps: RouteDeps): Pro
     request.peer,
     {
       requestId: request.id,
-      traceparent: traceparentFor(request.headers.traceparent),
+      traceparent,
       clientAddress: stripV4Mapped(request.clientAddress),
     },
     runtime.hostHeaders,
   )
   Object.assign(headers, ehiHostHeaders(message, cls))
+  // A resend: the host learns which request it repeats and what Thredd got for that one.
+  if (seen?.resend && seen.first) {
+    headers['x-ehi-resend-of'] = seen.first.requestId
+    headers['x-ehi-resend-first-answer'] = answerSummaryText(seen.first.answer)
+  }
 
   metrics.inFlight.inc()
   const hostStart = performance.now()
@@ -148,6 +210,8 @@ export async function routeEhiMessage(request: EhiRequest, deps: RouteDeps): Pro
     return withoutHost(result.reason, { ...decided, hostMs, hostError })
   }
   metrics.hostDuration.observe({ class: cls }, hostMs / 1000)
+  if (ledger.storesAnswers)
+    facts.hostAnswer = { status: result.status, headers: result.headers, body: result.body }
   const check = checkHostAnswer(result, message.format, cls)
   const answer = answerAudit(result.status, check)
   for (const problem of check.warnings ?? []) metrics.hostAnswerWarnings.inc({ class: cls, problem })

@@ -4,6 +4,7 @@
  * request's life (plane/io/exchange-io.ts) keeps one record per request and is its only writer.
  */
 import type { Runtime } from '../../runtime/compile-runtime.ts'
+import type { LedgerEvent } from '../../ledger/rules/ledger-record.ts'
 import type { Reason } from '../../reasons.ts'
 import type { EhiAudit } from '../ehi/audit-record.ts'
 import type { MessageClass } from '../ehi/ehi-message.ts'
@@ -20,7 +21,26 @@ export interface LiveState {
   ocsp: OcspChecker | undefined
 }
 
-export type Outcome = 'host_answer' | 'synthesized' | 'refused' | 'rejected' | 'host_failure'
+/** replayed: a resend answered with the host's own stored acknowledgement (ledger.replayAcknowledged). */
+export type Outcome = 'host_answer' | 'synthesized' | 'refused' | 'rejected' | 'host_failure' | 'replayed'
+
+/** What the message ledger records of a routed message, besides what the audit line has. */
+export interface LedgerFacts {
+  fields: Readonly<Record<string, string | undefined>>
+  format: 'xml' | 'json'
+  root: 'GetTransaction' | 'Cut_Off'
+  mode: number
+  /** The traceparent sent to the host. */
+  traceparent: string | undefined
+  /** An earlier message has this one's key, or Thredd marked it a resend. */
+  resend: boolean | undefined
+  /** The request id of the first message with this key, when the ledger knows it. */
+  resendOf: string | undefined
+  /** The host's answer bytes, only when the ledger keeps them for replay. */
+  hostAnswer:
+    | { status: number; headers: Readonly<Record<string, string | string[] | undefined>>; body: Buffer }
+    | undefined
+}
 
 /** Everything the one audit line of a request reports. */
 export interface RequestRecord {
@@ -40,6 +60,10 @@ export interface RequestRecord {
   parseMs: number | undefined
   hostMs: number | undefined
   hostError: { reason: Reason; code: string | undefined } | undefined
+  /** Unix time in ms when the request arrived (for the ledger). */
+  arrivedAt: number
+  /** Set by the EHI route for a parsed message: what the ledger records of it. */
+  ledger: LedgerFacts | undefined
 }
 
 export interface AnswerAudit {
@@ -102,6 +126,8 @@ export function newRecord(connection: {
     parseMs: undefined,
     hostMs: undefined,
     hostError: undefined,
+    arrivedAt: Date.now(),
+    ledger: undefined,
   }
 }
 
@@ -171,6 +197,37 @@ export function auditLine(record: RequestRecord, facts: ExchangeFacts): AuditLin
     return { level: 'error', message: 'Cut_Off not taken by the host', line, totalMs, exchangeMs }
   const clean = record.outcome === 'host_answer' && record.answer?.conforming !== false && !facts.clientClosed
   return { level: clean ? 'info' : 'warn', message: 'request', line, totalMs, exchangeMs }
+}
+
+/** The ledger's record of a routed message (undefined for a request that never got that far). */
+export function ledgerEvent(
+  record: RequestRecord,
+  facts: { requestId: string; status: number | undefined; totalMs: number; exchangeMs: number },
+): LedgerEvent | undefined {
+  const routed = record.ledger
+  if (!routed) return undefined
+  return {
+    requestId: facts.requestId,
+    arrivedAt: record.arrivedAt,
+    format: routed.format,
+    root: routed.root,
+    messageClass: record.messageClass,
+    mode: routed.mode,
+    fields: routed.fields,
+    tokenHash: record.ehi?.tokenHmac,
+    outcome: record.outcome,
+    reason: record.reason,
+    answer: record.answer,
+    status: facts.status,
+    timings: { totalMs: facts.totalMs, exchangeMs: facts.exchangeMs, hostMs: record.hostMs },
+    traceparent: routed.traceparent,
+    client: record.peer
+      ? { serial: record.peer.identity.serial, spkiSha256: record.peer.identity.spkiSha256 }
+      : undefined,
+    resendOf: routed.resendOf,
+    resend: routed.resend,
+    hostAnswer: routed.hostAnswer,
+  }
 }
 
 function round(ms: number | undefined): number | undefined {

@@ -11,7 +11,15 @@ import type { Logger } from '../../observability/logger.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 import { REASONS } from '../../reasons.ts'
 import type { Refusal } from '../http/admission.ts'
-import { auditLine, newRecord, reasonAnswer, type Answer, type RequestRecord } from '../http/exchange.ts'
+import type { Ledger } from '../../ledger/ledger.ts'
+import {
+  auditLine,
+  ledgerEvent,
+  newRecord,
+  reasonAnswer,
+  type Answer,
+  type RequestRecord,
+} from '../http/exchange.ts'
 import { requestPath } from '../http/request-path.ts'
 
 export interface ExchangeDeps {
@@ -28,6 +36,8 @@ export interface ExchangeDeps {
   /** Told when the request starts (before any answer) and when its audit line is written. */
   started(request: IncomingMessage): void
   finished(request: IncomingMessage): void
+  /** Where each routed message's fate is recorded (a no-op when the ledger is off). */
+  ledger: Pick<Ledger, 'record'>
 }
 
 export interface Exchange {
@@ -123,11 +133,12 @@ export function openExchange(
 
   function finish(): void {
     deps.finished(request)
+    const status = response.headersSent ? response.statusCode : undefined
     const audit = auditLine(record, {
       requestId: exchange.id,
       method: request.method,
       route: deps.routes.has(exchange.path) ? exchange.path : undefined,
-      status: response.headersSent ? response.statusCode : undefined,
+      status,
       clientClosed: !response.writableFinished,
       peerAddress: request.socket.remoteAddress,
       endedAt: performance.now(),
@@ -137,6 +148,14 @@ export function openExchange(
     metrics.requestDuration.observe({ class: cls }, audit.totalMs / 1000)
     metrics.exchangeDuration.observe({ class: cls }, audit.exchangeMs / 1000)
     logger[audit.level](audit.line, audit.message)
+    // Synchronous and bounded: the ledger queues it, never slowing this request or the next.
+    const event = ledgerEvent(record, {
+      requestId: exchange.id,
+      status,
+      totalMs: audit.totalMs,
+      exchangeMs: audit.exchangeMs,
+    })
+    if (event) deps.ledger.record(event)
   }
 
   return exchange

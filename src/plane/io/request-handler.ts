@@ -15,6 +15,7 @@ import { wasParserRefused } from './connection-refusal.ts'
 import { requestVerdict, verdictOf, type RequestVerdict } from './connection-gate.ts'
 import { openExchange, type Exchange, type ExchangeDeps } from './exchange-io.ts'
 import { readBody } from './read-body.ts'
+import type { Ledger } from '../../ledger/ledger.ts'
 
 export interface RequestHandlerDeps {
   /** The current runtime, host client and OCSP cache; swapped by a reload, read per request. */
@@ -30,12 +31,14 @@ export interface RequestHandlerDeps {
   bodyLimit: number
   maxRequestsPerConnection: number
   maxConnectionAgeMs: number
+  /** The message ledger (a no-op when ledger.url is unset). */
+  ledger: Ledger
 }
 
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse, expect: Expectation) => void
 
 export function requestHandler(deps: RequestHandlerDeps): RequestHandler {
-  const { live, draining, logger, metrics, security, connections, routes, bodyLimit } = deps
+  const { live, draining, logger, metrics, security, connections, routes, bodyLimit, ledger } = deps
   const { maxRequestsPerConnection, maxConnectionAgeMs } = deps
 
   const exchanges: ExchangeDeps = {
@@ -56,6 +59,7 @@ export function requestHandler(deps: RequestHandlerDeps): RequestHandler {
     parserRefused: (request) => wasParserRefused(request.socket),
     started: (request) => connections.started(request.socket),
     finished: (request) => connections.finished(request.socket),
+    ledger,
   }
 
   // 4. the request gate: only a connection whose verdict is allow, and whose certificate still
@@ -128,7 +132,7 @@ export function requestHandler(deps: RequestHandlerDeps): RequestHandler {
             clientAddress: request.socket.remoteAddress,
             since: budgetStart(exchange.record),
           },
-          { runtime, host, metrics },
+          { runtime, host, metrics, ledger },
         )
         exchange.decide(routed.record)
         exchange.send(routed.answer)

@@ -15,6 +15,7 @@ import type { Runtime } from '../../runtime/compile-runtime.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { startControlPlane, type ControlPlane } from '../../control/control-plane.ts'
 import type { CrlFetching } from '../../control/crl-fetching.ts'
+import type { LedgerStatus } from '../../ledger/rules/ledger-status.ts'
 import { isMessage, type ToPrimary, type ToWorker } from './messages.ts'
 
 const RELOAD_TIMEOUT_MS = 10_000
@@ -22,6 +23,8 @@ const RESTART_BACKOFF_MS = 1000
 
 interface WorkerState {
   ready: boolean
+  /** Its message ledger, as it last reported it. */
+  ledger?: LedgerStatus
   /** The snapshot fingerprint the worker last reported serving. */
   serving: string | undefined
 }
@@ -145,6 +148,9 @@ export async function runPrimary(
         return settle(worker, `ehi:prepare:${message.id}`, message)
       case 'ehi:committed':
         return settle(worker, `ehi:commit:${message.id}`, message)
+      case 'ehi:ledger-status':
+        state.ledger = message.status
+        return
     }
   }
   // One session-ticket key for all workers, so a ticket resumes whichever worker takes it.
@@ -201,6 +207,7 @@ export async function runPrimary(
     dataMetrics: async () => (await aggregator.clusterMetrics()) as string,
     contentType: aggregator.contentType,
     workers: () => ({ up: readyWorkers().length, expected: count }),
+    ledgerStatuses: () => [...workers.values()].flatMap((state) => (state.ledger ? [state.ledger] : [])),
     apply: async (next) => {
       const problems = await applyTo(readyWorkers(), next)
       if (problems.length > 0) return { ok: false, problems }

@@ -10,7 +10,8 @@ import { Registry } from 'prom-client'
 import { describe, expect, inject, it } from 'vitest'
 import { validateConfig } from '../../../../src/config/load-config.ts'
 import { getTransactionAnswer, cutOffAnswer } from '../../../../src/plane/ehi/ehi-answers.ts'
-import { routeEhiMessage, type EhiRequest } from '../../../../src/plane/http/ehi-route.ts'
+import type { LookupResult } from '../../../../src/ledger/ledger.ts'
+import { routeEhiMessage, type EhiRequest, type RouteDeps } from '../../../../src/plane/http/ehi-route.ts'
 import { toPeerIdentity } from '../../../../src/plane/identity/peer-identity.ts'
 import type { AllowedPeer } from '../../../../src/plane/identity/peer-evaluator.ts'
 import type { HostClient, HostResult } from '../../../../src/plane/io/host-client.ts'
@@ -77,16 +78,26 @@ function request(scenario: Scenario, format: 'xml' | 'json' = 'xml', overrides: 
   } satisfies EhiRequest
 }
 
+/** No ledger (ledger.url unset), unless a row gives the ledger's answer to the lookup. */
+function deps(rt: ReturnType<typeof runtime>, client: HostClient, seen?: LookupResult): RouteDeps {
+  return {
+    runtime: rt,
+    host: client,
+    metrics: createMetrics(new Registry()),
+    ledger: {
+      enabled: seen !== undefined,
+      storesAnswers: false,
+      lookup: async () => seen ?? { found: 'unknown', resend: false, unknownReason: 'off' },
+    },
+  }
+}
+
 const approve = getTransactionAnswer({ Acknowledgement: '1', Responsestatus: '00' }, 'xml')
 
 describe('routeEhiMessage', () => {
   it('forwards a decision and returns the host answer unchanged, recorded as host_answer', async () => {
     const h = host(hostAnswer(approve))
-    const result = await routeEhiMessage(request('auth'), {
-      runtime: runtime(),
-      host: h.client,
-      metrics: createMetrics(new Registry()),
-    })
+    const result = await routeEhiMessage(request('auth'), deps(runtime(), h.client))
     expect(h.calls).toHaveLength(1)
     expect(h.calls[0]!.headers['x-forwarded-for']).toBe('192.0.2.7')
     expect(h.calls[0]!.headers['x-request-id']).toBe('req-1')
@@ -115,11 +126,7 @@ describe('routeEhiMessage', () => {
     ['cutoff', 'host_error', { status: 200, synthesized: 'true', outcome: 'synthesized' }],
   ] as const)('%s with %s: %j', async (scenario, failure, want) => {
     const h = host({ ok: false, reason: failure, code: 'E' })
-    const result = await routeEhiMessage(request(scenario), {
-      runtime: runtime(),
-      host: h.client,
-      metrics: createMetrics(new Registry()),
-    })
+    const result = await routeEhiMessage(request(scenario), deps(runtime(), h.client))
     expect(h.calls).toHaveLength(1)
     expect(result.answer.status).toBe(want.status)
     expect(result.record).toMatchObject({ outcome: want.outcome, reason: failure })
@@ -139,11 +146,10 @@ describe('routeEhiMessage', () => {
 
   it('does not forward a message whose deadline passed; answers as the class allows', async () => {
     const h = host(hostAnswer(approve))
-    const result = await routeEhiMessage(request('advice', 'xml', { since: performance.now() - 10_000 }), {
-      runtime: runtime(),
-      host: h.client,
-      metrics: createMetrics(new Registry()),
-    })
+    const result = await routeEhiMessage(
+      request('advice', 'xml', { since: performance.now() - 10_000 }),
+      deps(runtime(), h.client),
+    )
     expect(h.calls).toHaveLength(0)
     expect(result.record).toMatchObject({
       outcome: 'synthesized',
@@ -155,11 +161,10 @@ describe('routeEhiMessage', () => {
 
   it('gives the host what is left of the class deadline, counted from `since`', async () => {
     const h = host(hostAnswer(approve))
-    await routeEhiMessage(request('auth', 'xml', { since: performance.now() - 1000 }), {
-      runtime: runtime(),
-      host: h.client,
-      metrics: createMetrics(new Registry()),
-    })
+    await routeEhiMessage(
+      request('auth', 'xml', { since: performance.now() - 1000 }),
+      deps(runtime(), h.client),
+    )
     expect(h.calls[0]!.deadlineMs).toBeGreaterThan(3900)
     expect(h.calls[0]!.deadlineMs).toBeLessThanOrEqual(4000)
   })
@@ -176,11 +181,7 @@ describe('routeEhiMessage', () => {
     const h = host(hostAnswer(approve))
     const result = await routeEhiMessage(
       request('auth', 'xml', { body, headers: { 'content-type': contentType } }),
-      {
-        runtime: runtime(),
-        host: h.client,
-        metrics: createMetrics(new Registry()),
-      },
+      deps(runtime(), h.client),
     )
     expect(h.calls).toHaveLength(0)
     expect(result.answer).toMatchObject({ status: 400, errorReason: reason, close: false })
@@ -190,11 +191,10 @@ describe('routeEhiMessage', () => {
 
   it('replaces a non-conforming host answer when ehi.hostAnswerCheck is replace, keeping what the host said', async () => {
     const h = host(hostAnswer('<not-an-ehi-answer/>'))
-    const result = await routeEhiMessage(request('advice'), {
-      runtime: runtime({ hostAnswerCheck: 'replace' }),
-      host: h.client,
-      metrics: createMetrics(new Registry()),
-    })
+    const result = await routeEhiMessage(
+      request('advice'),
+      deps(runtime({ hostAnswerCheck: 'replace' }), h.client),
+    )
     expect(result.record).toMatchObject({ outcome: 'synthesized', reason: 'host_nonconforming' })
     expect(result.record.hostError?.reason).toBe('host_nonconforming')
     expect(result.answer.headers['x-ehi-gateway-synthesized']).toBe('true')
@@ -202,22 +202,81 @@ describe('routeEhiMessage', () => {
 
   it('passes a non-conforming host answer on under the default policy, recorded as such', async () => {
     const h = host(hostAnswer('<not-an-ehi-answer/>'))
-    const result = await routeEhiMessage(request('advice'), {
-      runtime: runtime(),
-      host: h.client,
-      metrics: createMetrics(new Registry()),
-    })
+    const result = await routeEhiMessage(request('advice'), deps(runtime(), h.client))
     expect(result.record).toMatchObject({ outcome: 'host_answer', answer: { conforming: false } })
     expect(String(result.answer.body)).toBe('<not-an-ehi-answer/>')
   })
 
+  it("answers an exact resend the host acknowledged with the host's stored answer, without forwarding it", async () => {
+    const h = host(hostAnswer(approve))
+    const stored = getTransactionAnswer({ Acknowledgement: '1' }, 'xml')
+    const seen: LookupResult = {
+      found: 'seen',
+      resend: true,
+      first: {
+        requestId: 'first-1',
+        arrivedAt: 0,
+        answer: {
+          outcome: 'host_answer',
+          status: 200,
+          acknowledgement: '1',
+          responseStatus: null,
+          cutOffResult: null,
+          synthesized: false,
+        },
+      },
+      replay: {
+        requestId: 'first-1',
+        status: 200,
+        contentType: 'application/xml',
+        soapaction: null,
+        body: Buffer.from(stored),
+      },
+    }
+    const result = await routeEhiMessage(request('advice'), deps(runtime(), h.client, seen))
+    expect(h.calls).toHaveLength(0)
+    expect(String(result.answer.body)).toBe(stored)
+    expect(result.answer.headers['x-ehi-gateway-replayed-from']).toBe('first-1')
+    expect(result.record).toMatchObject({
+      outcome: 'replayed',
+      answer: { Acknowledgement: '1', synthesized: false },
+    })
+  })
+
+  it('tells the host which request a resend repeats and what Thredd got for it', async () => {
+    const h = host(hostAnswer(approve))
+    const seen: LookupResult = {
+      found: 'seen',
+      resend: true,
+      first: {
+        requestId: 'first-2',
+        arrivedAt: 0,
+        answer: {
+          outcome: 'host_failure',
+          status: 504,
+          acknowledgement: null,
+          responseStatus: null,
+          cutOffResult: null,
+          synthesized: false,
+        },
+      },
+    }
+    const result = await routeEhiMessage(request('advice'), deps(runtime(), h.client, seen))
+    expect(h.calls[0]!.headers['x-ehi-resend-of']).toBe('first-2')
+    expect(h.calls[0]!.headers['x-ehi-resend-first-answer']).toBe('host_failure status=504')
+    expect(result.record.ledger).toMatchObject({ resend: true, resendOf: 'first-2' })
+  })
+
+  it('sends no resend header for a first sight, or when the ledger is off', async () => {
+    const h = host(hostAnswer(approve))
+    await routeEhiMessage(request('advice'), deps(runtime(), h.client, { found: 'new', resend: false }))
+    await routeEhiMessage(request('advice'), deps(runtime(), h.client))
+    expect(h.calls.map((c) => c.headers['x-ehi-resend-of'])).toEqual([undefined, undefined])
+  })
+
   it('answers a JSON Cut_Off the host failed with its JSON failure answer', async () => {
     const h = host({ ok: false, reason: 'host_timeout', code: undefined })
-    const result = await routeEhiMessage(request('cutoff', 'json'), {
-      runtime: runtime(),
-      host: h.client,
-      metrics: createMetrics(new Registry()),
-    })
+    const result = await routeEhiMessage(request('cutoff', 'json'), deps(runtime(), h.client))
     expect(result.answer.headers['content-type']).toContain('application/json')
     expect(result.answer.headers.soapaction).toBeUndefined()
     expect(JSON.parse(String(result.answer.body))).toEqual({ Acknowledgement: '0' })
