@@ -12,7 +12,7 @@
 # and the official Node.js binary from the npm registry, cached in ~/.cache/ehi-gateway-container
 # (see ../shared/docs/container-recipe.md). The build reaches the Debian mirror and the npm
 # registry; the container under test shares the host's network but listens on 127.0.0.1 only,
-# on free ports (never the demo's 8443/9090/9000). Run it after `npm ci` (or `sudo ./dev
+# on free ports (never the demo's 8443/8442/9000). Run it after `npm ci` (or `sudo ./dev
 # container:smoke`, which installs the dependencies first).
 set -euo pipefail
 cd "$(dirname "$0")/.."

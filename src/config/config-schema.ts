@@ -606,8 +606,9 @@ export const ConfigSchema = Type.Object(
         }),
         enabled: Type.Boolean({ description: 'Run the admin server.', default: true }),
         port: Type.Integer({
-          description: 'Port of the admin server (0: any free port).',
-          default: 9090,
+          description:
+            "Port of the admin server (0: any free port). 8442 by default: outside the Prometheus ecosystem's ports (the server's 9090, the Pushgateway's 9091, Alertmanager's 9093, exporters from 9100), so Prometheus and node_exporter on the same host do not collide with it.",
+          default: 8442,
           minimum: 0,
           maximum: 65535,
         }),

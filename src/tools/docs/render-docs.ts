@@ -101,7 +101,7 @@ export function renderMetrics(): string {
     'Generated from `src/observability/metrics.ts` by `npm run docs`; a test fails when this file drifts',
     'and another checks that `/metrics` exposes every metric listed. Names are public API: metrics are',
     'added, never renamed. Scrape the admin server (`admin.host`:`admin.port`, default',
-    '`127.0.0.1:9090`) at `/metrics`. With several workers the counters and histograms are summed over',
+    '`127.0.0.1:8442`) at `/metrics`. With several workers the counters and histograms are summed over',
     'the workers. The default Node.js process metrics (`process_*`, `nodejs_*`) are exported too.',
     '',
     '| Name | Type | Labels | Plane | Meaning |',
