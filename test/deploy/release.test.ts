@@ -1,11 +1,12 @@
 /**
  * Release hygiene: the version is written in package.json alone (the image's label, the build
  * scripts and the Kubernetes overlays read or follow it), the packaged files never reach into
- * test/, and the container smoke test runs the reference host as its own container, as the
- * compose stack does, since `serve` no longer starts it.
+ * test/, the container smoke test runs the reference host as its own container, as the compose
+ * stack does, since `serve` no longer starts it, and CHANGELOG.md keeps Keep a Changelog's form
+ * with package.json's version as its newest release.
  */
 import { spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
@@ -102,5 +103,58 @@ describe('docker/smoke-test.sh', () => {
   it('needs nothing from test/ and points at nothing outside the repository', () => {
     expect(script).not.toMatch(/@test\/|test\/fixtures\/ehi\/auth/)
     expect(script).not.toContain('shared/')
+  })
+})
+
+describe('CHANGELOG.md', () => {
+  const changelog = read('CHANGELOG.md')
+  const versions = [...changelog.matchAll(/^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?$/gm)].map((m) => ({
+    name: m[1]!,
+    date: m[2],
+  }))
+
+  it('opens with the coming version, then the released ones, newest first, each dated', () => {
+    expect(versions[0]).toEqual({ name: 'Unreleased', date: undefined })
+    const released = versions.slice(1)
+    expect(released.length).toBeGreaterThan(0)
+    for (const v of released) {
+      expect(v.name).toMatch(/^\d+\.\d+\.\d+$/)
+      expect(v.date, v.name).toMatch(/^\d{4}-\d{2}-\d{2}$/)
+    }
+    const order = released.map((v) => v.name.split('.').map(Number))
+    for (let i = 1; i < order.length; i++) {
+      const [a, b] = [order[i - 1]!, order[i]!]
+      const newer = a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!
+      expect(newer, `${released[i - 1]!.name} before ${released[i]!.name}`).toBeGreaterThan(0)
+    }
+  })
+
+  it("names package.json's version as the newest release", () => {
+    expect(versions[1]?.name).toBe(pkg.version)
+  })
+
+  it('uses only Keep a Changelog sections (and Breaking), and lists breaking changes for the coming version', () => {
+    const sections = [...changelog.matchAll(/^### (.+)$/gm)].map((m) => m[1])
+    for (const s of sections)
+      expect(['Breaking', 'Added', 'Changed', 'Deprecated', 'Removed', 'Fixed', 'Security']).toContain(s)
+    const unreleased = changelog.slice(
+      changelog.indexOf('## [Unreleased]'),
+      changelog.indexOf(`## [${pkg.version}]`),
+    )
+    expect(unreleased).toContain('### Breaking')
+    for (const topic of [
+      'admin.port',
+      'admin.readinessChecksHost',
+      'reference-host',
+      'upstream.forwardHeaders',
+    ])
+      expect(unreleased, topic).toContain(topic)
+  })
+
+  it('links only to files in the repository', () => {
+    for (const [, target] of changelog.matchAll(/\]\(([^)\s]+)\)/g)) {
+      expect(target, 'no link leaves the repository').not.toMatch(/^[a-z]+:/)
+      expect(existsSync(join(root, target!.split('#')[0]!)), target).toBe(true)
+    }
   })
 })
