@@ -23,7 +23,7 @@ const ioModules = [
  * on the import path, so `../../server/x.ts` counts); `pure` adds the I/O modules. Type-only
  * imports are allowed across layers: a type carries no behaviour.
  */
-function layer(files, { pure = false, import: banned, ignores = [] }) {
+function layer(files, { pure = false, import: banned, alsoBan = [], ignores = [] }) {
   return [
     {
       files: [files],
@@ -33,11 +33,18 @@ function layer(files, { pure = false, import: banned, ignores = [] }) {
           'error',
           {
             ...(pure ? { paths: ioModules.map(typesAllowed) } : {}),
-            patterns: banned.map((folder) => ({
-              group: [`**/${folder}/**`, `../${folder}/*`, `./${folder}/*`],
-              allowTypeImports: true,
-              message: `this layer may not import src/${folder}/ (see docs/architecture.md)`,
-            })),
+            patterns: [
+              ...banned.map((folder) => ({
+                group: [`**/${folder}/**`, `../${folder}/*`, `./${folder}/*`],
+                allowTypeImports: true,
+                message: `this layer may not import src/${folder}/ (see docs/architecture.md)`,
+              })),
+              ...alsoBan.map((glob) => ({
+                group: [glob],
+                allowTypeImports: true,
+                message: 'this layer may not import that module (see docs/architecture.md)',
+              })),
+            ],
           },
         ],
       },
@@ -75,7 +82,9 @@ export default tseslint.config(
   ...layer('src/plane/**/*.ts', {
     pure: true,
     may: 'not',
-    import: ['server', 'control', 'tools', 'cli', 'ledger'],
+    import: ['server', 'control', 'tools', 'cli'],
+    // The ledger's store and queue are I/O; its pure rules (ledger/rules/) the plane may use.
+    alsoBan: ['**/ledger/*.ts'],
     ignores: ['src/plane/io/**'],
   }),
   ...layer('src/runtime/**/*.ts', { may: 'not', import: ['server', 'control', 'tools', 'cli'] }),

@@ -1,5 +1,5 @@
 /**
- * The control plane: admin server, readiness (with the host probe), reload and the control
+ * The control plane: admin server, readiness, the host probe, reload and the control
  * metrics. One per gateway: in-process with a single data plane, or in the cluster primary,
  * which applies reloads to its workers.
  *
@@ -25,6 +25,7 @@ import { readCandidateCounts, type CandidateCounts } from './rules/candidate-sum
 import { packageVersion } from '../package-info.ts'
 import { watchFiles, type FileWatcher } from './file-watcher.ts'
 import type { CrlFetching } from './crl-fetching.ts'
+import { ledgerReadinessCheck, type LedgerStatus } from '../ledger/rules/ledger-status.ts'
 import { crlRollbacks, restartOnlyChanges, wideningChanges } from './rules/reload-guard.ts'
 import { resolve } from 'node:path'
 
@@ -75,6 +76,8 @@ export interface ControlPlaneOptions {
    * closed with the plane).
    */
   crls?: CrlFetching | undefined
+  /** The message ledger's state in each data-plane process (one, or one per worker). */
+  ledgerStatuses?: () => readonly LedgerStatus[]
 }
 
 export interface ControlPlane {
@@ -152,12 +155,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     return countsRead
   }
 
+  // Taken at start like the rest of `admin` (a reload says it needs a restart).
+  const hostRequired = options.runtime.config.admin.readinessChecksHost
   const readiness = () => {
     const checks = readinessChecks({
       draining,
       material: current.material,
       hostReachable: probe?.ok,
       hostProbeDetail: probe?.detail,
+      hostRequired,
       ...(options.workers ? { workers: options.workers() } : {}),
       ...(current.candidate
         ? {
@@ -171,6 +177,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       crlMarginMs: current.config.tls.crl.readinessMarginSeconds * 1000,
       now: Date.now(),
     })
+    // Reported, and failing readiness only when ledger.failReadiness asks for it.
+    if (current.ledger && options.ledgerStatuses)
+      checks.push(ledgerReadinessCheck(options.ledgerStatuses(), current.config.ledger.failReadiness))
     control.ready.set(checks.every((c) => c.ok) ? 1 : 0)
     return checks
   }
@@ -273,10 +282,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         await refreshCandidateCounts()
         return readiness()
       },
-      metrics: async () => ({
-        contentType: options.contentType,
-        text: `${await options.dataMetrics()}${await options.registry.metrics()}`,
-      }),
+      // ehi_gateway_ready is evaluated at each scrape too: nothing may ever ask /readyz.
+      metrics: async () => {
+        readiness()
+        return {
+          contentType: options.contentType,
+          text: `${await options.dataMetrics()}${await options.registry.metrics()}`,
+        }
+      },
     })
   }
 

@@ -61,7 +61,7 @@ export function createMetrics(registry: Registry) {
     }),
     requests: new Counter({
       name: `${METRIC_PREFIX}requests_total`,
-      help: 'HTTP requests on the EHI listener, by message class and outcome (host_answer, synthesized, refused, rejected, host_failure).',
+      help: 'HTTP requests on the EHI listener, by message class and outcome (host_answer, synthesized, refused, rejected, host_failure, replayed).',
       labelNames: ['class', 'outcome'] as const,
       registers,
     }),
@@ -351,7 +351,7 @@ export function createControlMetrics(registry: Registry) {
     }),
     ready: new Gauge({
       name: `${METRIC_PREFIX}ready`,
-      help: '1 when /readyz answers ready, else 0.',
+      help: '1 when /readyz answers ready, else 0; evaluated at each /readyz and each scrape.',
       registers,
     }),
     hostReachable: new Gauge({

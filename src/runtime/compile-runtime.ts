@@ -34,6 +34,7 @@ import {
   type TlsMaterial,
   type TrustStore,
 } from './tls-material.ts'
+import { ledgerSettings, type LedgerSettings } from '../ledger/ledger-settings.ts'
 import { compileHostHeaderPolicy, type HostHeaderPolicy } from '../plane/upstream/host-request-headers.ts'
 
 /** EHI settings in the shape the request path reads them, made once per configuration. */
@@ -60,6 +61,8 @@ export interface Runtime {
   tokenKey: TokenHasher
   /** Which request headers reach the host (upstream.forwardHeaders, upstream.clientCertHeaders). */
   hostHeaders: HostHeaderPolicy
+  /** The message ledger's settings (ledger.url); undefined when it is off. Restart-only. */
+  ledger: LedgerSettings | undefined
   allowAllSources: boolean
   warnings: string[]
 }
@@ -123,6 +126,13 @@ export function compileSnapshot(
     const loaded = loadTlsMaterial(config.tls, now, snapshot.extraCrls, read, priorIssues)
     issues.push(...loaded.issues)
     material = loaded.material
+  }
+
+  let ledger: LedgerSettings | undefined
+  if (!skip('ledger')) {
+    const checked = ledgerSettings(config.ledger, read)
+    issues.push(...checked.issues)
+    ledger = checked.settings
   }
 
   let hostHeaders: HostHeaderPolicy | undefined
@@ -221,6 +231,7 @@ export function compileSnapshot(
     ...(candidate?.material ? { candidate: candidate.material } : {}),
     tokenKey: tokenHasher(tokenKey),
     hostHeaders,
+    ledger,
     allowAllSources,
     warnings,
   }

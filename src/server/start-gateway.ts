@@ -11,7 +11,7 @@ import type { LoadOptions } from '../config/load-config.ts'
 import { requestVerdict, verdictOf } from '../plane/io/connection-gate.ts'
 import { buildGateway } from './listener.ts'
 import type { Runtime } from '../runtime/compile-runtime.ts'
-import type { LiveState } from '../plane/http/ehi-route.ts'
+import type { LiveState } from '../plane/http/exchange.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { createMetrics } from '../observability/metrics.ts'
 import {
@@ -23,6 +23,7 @@ import {
 } from '../control/control-plane.ts'
 import type { Check } from '../control/rules/readiness.ts'
 import type { CrlFetching } from '../control/crl-fetching.ts'
+import { openLedger, type Ledger } from '../ledger/ledger.ts'
 import { subjectLine } from '../runtime/tls-material.ts'
 import { createOcspChecker } from '../plane/io/ocsp-checker.ts'
 import { createHostClient } from '../plane/io/host-client.ts'
@@ -51,6 +52,8 @@ export interface RunningGateway {
   readonly registry: Registry
   /** Control-plane metrics (reloads, material, readiness), when this process runs it. */
   readonly controlRegistry: Registry | undefined
+  /** The message ledger of this process (a no-op when ledger.url is unset). */
+  readonly ledger: Ledger
   readonly logger: Logger
   /** Port of the admin server, when this process runs it. */
   readonly adminPort: number | undefined
@@ -87,11 +90,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     next.config.tls.ocsp.enabled ? createOcspChecker(next.config.tls.ocsp, { logger, metrics }) : undefined
   let live: LiveState = { runtime, host: createHostClient(config.upstream), ocsp: ocspFor(runtime) }
   let draining = false
-  const { server, connections } = buildGateway({
+  // The ledger opens before the listener: its first attempt to reach the store is bounded and,
+  // whatever its outcome, never holds up the start (a ledger that is down catches up later).
+  const ledger = await openLedger({ settings: runtime.ledger, logger, metrics })
+  const { server, connections, refuse } = buildGateway({
     live: () => live,
     draining: () => draining,
     logger,
     metrics,
+    ledger,
   })
   try {
     await new Promise<void>((resolve, reject) => {
@@ -104,6 +111,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   } catch (error) {
     await live.host.close()
     await live.ocsp?.close()
+    await ledger.close(0)
     throw error
   }
   // Session tickets: one random key, replaced on a schedule (by the primary in cluster mode, so
@@ -164,20 +172,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       if (!verdict?.allow) continue
       const check = requestVerdict(verdict, next.gate, now)
       if (check.allow) continue
-      metrics.connectionsRefused.inc({ reason: check.reason })
-      logger.warn(
-        {
-          event: 'connection_refused',
-          reason: check.reason,
-          detail: check.detail,
-          peer: { address: verdict.remoteAddress, port: verdict.remotePort },
-          after: 'reload',
-          closing: state.busy ? 'after its answer' : 'now',
-        },
-        'connection refused',
-      )
       if (state.busy) state.closeAfterAnswer = check.reason
-      else socket.destroy()
+      refuse({
+        reason: check.reason,
+        peer: { address: verdict.remoteAddress, port: verdict.remotePort },
+        // An exchange in flight finishes with the trust it started with; then the answer closes.
+        end: state.busy ? 'none' : 'destroy',
+        socket,
+        details: { detail: check.detail, after: 'reload', closing: state.busy ? 'after its answer' : 'now' },
+      })
     }
   }
 
@@ -191,6 +194,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       logger,
       registry: controlRegistry,
       crls: options.crls,
+      ledgerStatuses: () => [ledger.status()],
       dataMetrics: () => registry.metrics(),
       contentType: registry.contentType,
       apply: async (next) => {
@@ -239,6 +243,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       await listenerClosed
       await live.host.close()
       await live.ocsp?.close()
+      // What the answered messages left queued is written (bounded by the drain's time).
+      await ledger.close(Math.max(1000, timeoutMs))
       await control?.close()
       if (ticketRotation) clearInterval(ticketRotation)
       logger.info({ event: 'stopped' }, 'stopped')
@@ -250,6 +256,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     origin: `https://${hostPart}:${address.port}`,
     port: address.port,
     server,
+    ledger,
     registry,
     controlRegistry,
     logger,

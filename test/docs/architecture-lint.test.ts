@@ -23,6 +23,9 @@ describe('import direction between folders', () => {
     ['src/plane/io/x.ts', "import { y } from '../../server/listener.ts'", true],
     ['src/plane/identity/x.ts', "import { y } from '../../cli/main.ts'", true],
     ['src/plane/http/x.ts', "import { y } from '../../runtime/compile-runtime.ts'", false],
+    // The ledger's store is I/O; its pure rules are not.
+    ['src/plane/http/x.ts', "import { y } from '../../ledger/ledger.ts'", true],
+    ['src/plane/http/x.ts', "import { y } from '../../ledger/rules/ledger-record.ts'", false],
     ['src/plane/http/x.ts', "import { y } from '../ehi/parse-ehi-message.ts'", false],
     // A type carries no behaviour: allowed across layers.
     ['src/plane/http/x.ts', "import type { y } from '../../control/control-plane.ts'", false],

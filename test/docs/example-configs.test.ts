@@ -1,4 +1,4 @@
-/** The example configurations shipped in config/ are valid against the schema. */
+/** The example configurations shipped in config/, and the README's minimal one, are valid against the schema. */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -15,6 +15,16 @@ describe('example configurations', () => {
 
   it.each(files)('%s validates against the schema', (file) => {
     const { issues } = validateConfig(parse(readFileSync(join(dir, file), 'utf8')))
+    expect(issues).toEqual([])
+  })
+})
+
+describe("the README's minimal configuration", () => {
+  it('validates against the schema', () => {
+    const readme = readFileSync(join(dir, '..', 'README.md'), 'utf8')
+    const block = /^ *```yaml\n([\s\S]*?)^ *```$/m.exec(readme)?.[1]
+    expect(block).toBeDefined()
+    const { issues } = validateConfig(parse(block!))
     expect(issues).toEqual([])
   })
 })

@@ -3,9 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
-  CONFIG_REFERENCE_END,
-  CONFIG_REFERENCE_START,
-  renderConfigReference,
+  renderConfiguration,
   renderJsonSchema,
   renderMetrics,
   renderReasonCodes,
@@ -30,20 +28,37 @@ describe('generated documents', () => {
     expect(read('docs/reason-codes.md')).toBe(renderReasonCodes())
   })
 
-  it('the README configuration reference matches the config schema', () => {
-    const readme = read('README.md')
-    const section = readme.slice(
-      readme.indexOf(CONFIG_REFERENCE_START) + CONFIG_REFERENCE_START.length,
-      readme.indexOf(CONFIG_REFERENCE_END),
-    )
-    expect(section.trim()).toBe(renderConfigReference())
+  it('docs/configuration.md matches the config schema and the reload rules', () => {
+    expect(read('docs/configuration.md')).toBe(renderConfiguration())
   })
 
-  it('the README reference lists every key with its environment variable', () => {
-    const readme = read('README.md')
+  it('the configuration reference lists every key with its environment variable', () => {
+    const doc = read('docs/configuration.md')
     for (const field of schemaFields()) {
-      expect(readme).toContain(`| \`${field.path.join('.')}\` | \`${envNameFor(field.path)}\` |`)
+      expect(doc).toContain(`| \`${field.path.join('.')}\` | \`${envNameFor(field.path)}\` |`)
     }
+  })
+
+  it.each([
+    ['listen.port', '**restart**'],
+    ['tls.handshakeTimeoutMs', '**restart**'],
+    ['log.pretty', '**restart**'],
+    ['workers', '**restart**'],
+    ['log.level', '`yes`'],
+    ['tls.clientCa', '`yes`'],
+    ['upstream.url', '`yes`'],
+    ['network.allowlist', '`not widening`'],
+    ['clientAuth.pins.spkiSha256', '`not widening`'],
+    ['tls.crl.enabled', '`not widening`'],
+  ])('the configuration reference says what a reload does with %s: %s', (key, reload) => {
+    const row = read('docs/configuration.md')
+      .split('\n')
+      .find((line) => line.startsWith(`| \`${key}\` |`))
+    expect(row?.split(' | ')[4]).toBe(reload)
+  })
+
+  it('the README carries no copy of the configuration reference', () => {
+    expect(read('README.md')).not.toContain(`| \`${envNameFor(['listen', 'port'])}\` |`)
   })
 
   it('the reason-code document lists every code', () => {

@@ -5,6 +5,10 @@
  */
 import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildMessage } from '../../src/tools/messages/synthetic-messages.ts'
 import { runCli, runTool, type CliRun } from '../support/cli.ts'
 
 let demo: CliRun
@@ -86,7 +90,7 @@ describe('the demo', () => {
   })
 
   it('fetched both dev CRLs over HTTP from the demo CRL server', async () => {
-    const metrics = await (await fetch('http://127.0.0.1:9090/metrics')).text()
+    const metrics = await (await fetch('http://127.0.0.1:8442/metrics')).text()
     const fetched = metrics
       .split('\n')
       .filter((l) => l.startsWith('ehi_gateway_crl_fetches_total{') && l.includes('result="success"'))
@@ -95,6 +99,38 @@ describe('the demo', () => {
       'http://127.0.0.1:9080/dev/thredd-root.crl',
     ])
     expect(fetched.every((l) => Number(l.split(' ').pop()) >= 1)).toBe(true)
+  })
+
+  it('records what it serves: `ledger show` finds a message by TXn_ID after a POST', async () => {
+    const body = join(mkdtempSync(join(tmpdir(), 'ehi-gateway-demo-')), 'auth.xml')
+    writeFileSync(body, buildMessage('auth', 'xml', { TXn_ID: '9000000001' }))
+    const res = await runTool('curl', [
+      '-sS',
+      '-D',
+      '-',
+      '--cacert',
+      'certs/dev/server-root-ca.pem',
+      '--cert',
+      'certs/dev/thredd-client.pem',
+      '--key',
+      'certs/dev/thredd-client.key',
+      '-H',
+      'content-type: application/xml',
+      '--data-binary',
+      `@${body}`,
+      'https://127.0.0.1:8443/ehi',
+    ])
+    const requestId = /^x-request-id: *(\S+)/im.exec(res.stdout)?.[1]
+    expect(requestId).toBeDefined()
+    // Written in batches, off the request path: give the batch a moment.
+    let shown = ''
+    for (let i = 0; i < 50 && !shown.includes(requestId!); i++) {
+      const run = runCli(['ledger', 'show', '9000000001', '--config', 'config/demo.yaml'])
+      await run.exited
+      shown = run.stdout()
+      if (!shown.includes(requestId!)) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(shown).toContain(requestId)
   })
 
   it('prints the commands to try', () => {

@@ -130,6 +130,8 @@ const RESTART_ONLY = [
   'shutdown',
   'reload',
   'referenceHost',
+  // Each process opens its ledger once, at start.
+  'ledger',
 ] as const
 
 export function restartOnlyChanges(before: GatewayConfig, after: GatewayConfig): string[] {

@@ -25,6 +25,8 @@ import type { ProxyEndpoint } from '../accept/proxy-protocol.ts'
 import { compareVerdicts, type CandidateTrust } from '../identity/candidate-trust.ts'
 import type { AllowedPeer, PeerEvaluator, PeerVerdict } from '../identity/peer-evaluator.ts'
 import type { PeerIdentity } from '../identity/peer-identity.ts'
+import type { ConnectionRegistry } from '../../server/connection-registry.ts'
+import type { ConnectionRefusal, RefuseConnection } from './connection-refusal.ts'
 import type { Logger } from '../../observability/logger.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 import type { Reason } from '../../reasons.ts'
@@ -32,7 +34,6 @@ import { handshakeErrorReason } from '../tls/handshake-error-reason.ts'
 import type { OcspChecker } from './ocsp-checker.ts'
 
 export const kVerdict = Symbol('ehi-gateway.verdict')
-const kAcceptedAt = Symbol('ehi-gateway.acceptedAt')
 const kRefused = Symbol('ehi-gateway.refused')
 /** The load balancer's own address, on a socket whose peer address came from a PROXY header. */
 const kProxiedBy = Symbol('ehi-gateway.proxiedBy')
@@ -137,58 +138,47 @@ export interface GateDeps {
   ocsp: () => OcspChecker | undefined
   logger: Logger
   metrics: Metrics
+  /** The open connections: admits each against its source address's limit, keeps its accept time. */
+  connections: ConnectionRegistry
+  /** The one way a connection is refused: logged, counted, ended. */
+  refuse: RefuseConnection
   /** How long a refused connection may stay open waiting for its request (http mode). */
   refusedIdleMs: number
-  /** Open connections allowed per source address; more are closed before TLS. */
-  maxConnectionsPerIp: number
   /** PROXY protocol on the listener: trusted load balancers and the header deadline. */
   proxyProtocol?: { trusted: IpAllowlist; headerTimeoutMs: number } | undefined
 }
 
 type GatedSocket = TLSSocket & { [kVerdict]?: ConnectionVerdict; _parent?: RawSocket }
-type RawSocket = Socket & { [kAcceptedAt]?: number; [kRefused]?: true; [kProxiedBy]?: ProxyEndpoint }
+type RawSocket = Socket & { [kRefused]?: true; [kProxiedBy]?: ProxyEndpoint }
 
 export function verdictOf(socket: Socket): ConnectionVerdict | undefined {
   return (socket as GatedSocket)[kVerdict]
 }
 
 export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
-  const { logger, metrics } = deps
-  const perIp = new Map<string, number>()
+  const { logger, metrics, connections } = deps
+  /** Refused before TLS: closed at once, and marked so the failing handshake is not counted again. */
+  const refuseRaw = (raw: RawSocket, reason: Reason, peer: ConnectionRefusal['peer'], details?: object) => {
+    raw[kRefused] = true
+    deps.refuse({ reason, peer, end: 'destroy', socket: raw, details: details as Record<string, unknown> })
+  }
 
   // Runs before the TLS layer wraps the socket, so a refused address costs no TLS work.
-  const admit = (raw: RawSocket): boolean => {
+  // `acceptedAt`: with PROXY protocol, Thredd's clock ran from its TCP connect, header included.
+  const admit = (raw: RawSocket, acceptedAt?: number): boolean => {
     const address = raw.remoteAddress
+    const peer = { address, port: raw.remotePort }
     const via = raw[kProxiedBy] && { proxy: raw[kProxiedBy] }
     if (!deps.state().allowIp(address)) {
-      raw[kRefused] = true
-      raw.destroy()
-      refuse('ip_not_allowed', { address, port: raw.remotePort }, via)
+      refuseRaw(raw, 'ip_not_allowed', peer, via)
       return false
     }
-    const key = address ?? ''
-    const open = (perIp.get(key) ?? 0) + 1
-    if (open > deps.maxConnectionsPerIp) {
-      raw[kRefused] = true
-      raw.destroy()
-      refuse('too_many_connections_from_ip', { address, port: raw.remotePort }, via)
+    if (!connections.admit(raw, address, acceptedAt)) {
+      refuseRaw(raw, 'too_many_connections_from_ip', peer, via)
       return false
     }
-    perIp.set(key, open)
-    raw[kAcceptedAt] ??= performance.now()
-    metrics.connectionsAccepted.inc()
     if (logger.isLevelEnabled('debug'))
-      logger.debug(
-        { event: 'connection_accepted', peer: { address, port: raw.remotePort } },
-        'connection accepted',
-      )
-    metrics.connectionsOpen.inc()
-    raw.once('close', () => {
-      metrics.connectionsOpen.dec()
-      const left = (perIp.get(key) ?? 1) - 1
-      if (left <= 0) perIp.delete(key)
-      else perIp.set(key, left)
-    })
+      logger.debug({ event: 'connection_accepted', peer }, 'connection accepted')
     return true
   }
 
@@ -203,28 +193,17 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
     server.removeAllListeners('connection')
     server.on('connection', (raw: RawSocket) => {
       const balancer = { address: raw.remoteAddress ?? 'unknown', port: raw.remotePort ?? 0 }
-      if (!proxy.trusted(raw.remoteAddress)) {
-        raw[kRefused] = true
-        raw.destroy()
-        refuse('proxy_untrusted_source', balancer)
-        return
-      }
-      // Thredd's clock runs from its TCP connect, header included.
-      raw[kAcceptedAt] = performance.now()
+      if (!proxy.trusted(raw.remoteAddress)) return refuseRaw(raw, 'proxy_untrusted_source', balancer)
+      const acceptedAt = performance.now()
       void readProxyHeader(raw, proxy.headerTimeoutMs).then((read) => {
-        if (!read.ok) {
-          raw[kRefused] = true
-          raw.destroy()
-          refuse('proxy_header_invalid', balancer, { detail: read.problem })
-          return
-        }
+        if (!read.ok) return refuseRaw(raw, 'proxy_header_invalid', balancer, { detail: read.problem })
         if (raw.destroyed) return
         // LOCAL / UNKNOWN (a balancer's own check) carries no client: the balancer's address stays.
         if (read.header.command === 'proxy') {
           raw[kProxiedBy] = balancer
           presentPeerAs(raw, read.header.source, read.header.family === 'tcp6' ? 'IPv6' : 'IPv4')
         }
-        if (!admit(raw)) return
+        if (!admit(raw, acceptedAt)) return
         for (const listener of intoTls) listener.call(server, raw)
       })
     })
@@ -234,7 +213,7 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
   server.prependListener('secureConnection', (socket: GatedSocket) => {
     adoptProxiedPeer(socket)
     const state = deps.state()
-    const acceptedAt = socket._parent?.[kAcceptedAt]
+    const acceptedAt = connections.acceptedAt(socket)
     const handshakeMs = acceptedAt === undefined ? 0 : performance.now() - acceptedAt
     const resumed = socket.isSessionReused()
     metrics.handshakeDuration.observe(handshakeMs / 1000)
@@ -295,10 +274,13 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
     }
 
     const identity = 'identity' in peer ? peer.identity : undefined
-    refuse(
-      verdict.reason,
-      { address: info.remoteAddress, port: info.remotePort },
-      {
+    deps.refuse({
+      reason: verdict.reason,
+      peer: { address: info.remoteAddress, port: info.remotePort },
+      // handshake mode: closed before any HTTP byte; http mode: its first request is answered.
+      end: state.rejectMode === 'handshake' ? 'destroy' : 'none',
+      socket,
+      details: {
         mode: state.rejectMode,
         detail: verdict.detail,
         tls: { protocol: info.protocol, resumed },
@@ -309,11 +291,8 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
           notAfter: new Date(identity.notAfter).toISOString(),
         },
       },
-    )
-    if (state.rejectMode === 'handshake') {
-      socket.destroy()
-      return
-    }
+    })
+    if (state.rejectMode === 'handshake') return
     // http mode: the first request is answered and the connection closed; do not wait forever for it.
     const timer = setTimeout(() => socket.destroy(), deps.refusedIdleMs)
     timer.unref()
@@ -324,14 +303,13 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
     // Already counted when the allowlist destroyed it.
     if (socket._parent?.[kRefused]) return
     adoptProxiedPeer(socket)
-    const reason = handshakeErrorReason(error.code)
-    refuse(
-      reason,
-      { address: socket.remoteAddress ?? socket._parent?.remoteAddress, port: socket.remotePort },
-      {
-        tlsCode: error.code,
-      },
-    )
+    deps.refuse({
+      reason: handshakeErrorReason(error.code),
+      peer: { address: socket.remoteAddress ?? socket._parent?.remoteAddress, port: socket.remotePort },
+      // The TLS layer is already closing it.
+      end: 'none',
+      details: { tlsCode: error.code },
+    })
   })
 
   /**
@@ -394,15 +372,6 @@ export function installConnectionGate(server: TlsServer, deps: GateDeps): void {
         { address: raw.remoteAddress, port: raw.remotePort ?? 0 },
         raw.remoteFamily ?? 'IPv4',
       )
-  }
-
-  function refuse(
-    reason: Reason,
-    peer: { address: string | undefined; port: number | undefined },
-    extra?: object,
-  ) {
-    metrics.connectionsRefused.inc({ reason })
-    logger.warn({ event: 'connection_refused', reason, peer, ...extra }, 'connection refused')
   }
 }
 

@@ -8,6 +8,7 @@
  * reports the fingerprint it serves, and the primary re-sends its own state to any worker that
  * does not serve it (one that started during a reload, say).
  */
+import type { LedgerStatus } from '../../ledger/rules/ledger-status.ts'
 import type { ConfigSnapshot } from '../../runtime/config-snapshot.ts'
 
 export type ToWorker =
@@ -23,6 +24,8 @@ export type ToPrimary =
   | { type: 'ehi:ready'; fingerprint: string }
   | { type: 'ehi:prepared'; id: number; ok: boolean; problems: string[] }
   | { type: 'ehi:committed'; id: number; fingerprint: string }
+  /** Every few seconds: the worker's message ledger, for /readyz. */
+  | { type: 'ehi:ledger-status'; status: LedgerStatus }
 
 export function isMessage<T extends { type: string }>(value: unknown): value is T {
   return (

@@ -15,6 +15,7 @@ import type { Runtime } from '../../runtime/compile-runtime.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { startControlPlane, type ControlPlane } from '../../control/control-plane.ts'
 import type { CrlFetching } from '../../control/crl-fetching.ts'
+import type { LedgerStatus } from '../../ledger/rules/ledger-status.ts'
 import { isMessage, type ToPrimary, type ToWorker } from './messages.ts'
 
 const RELOAD_TIMEOUT_MS = 10_000
@@ -22,6 +23,8 @@ const RESTART_BACKOFF_MS = 1000
 
 interface WorkerState {
   ready: boolean
+  /** Its message ledger, as it last reported it. */
+  ledger?: LedgerStatus
   /** The snapshot fingerprint the worker last reported serving. */
   serving: string | undefined
 }
@@ -116,7 +119,7 @@ export async function runPrimary(
     const problems = await applyTo([worker], target)
     if (problems.length > 0 || workers.get(worker)?.serving !== target.fingerprint) {
       logger.error(
-        { event: 'worker_out_of_date', pid: worker.process.pid, problems },
+        { event: 'worker_out_of_date', workerPid: worker.process.pid, problems },
         'a worker could not take the validated configuration; replacing it',
       )
       worker.kill('SIGKILL')
@@ -145,6 +148,9 @@ export async function runPrimary(
         return settle(worker, `ehi:prepare:${message.id}`, message)
       case 'ehi:committed':
         return settle(worker, `ehi:commit:${message.id}`, message)
+      case 'ehi:ledger-status':
+        state.ledger = message.status
+        return
     }
   }
   // One session-ticket key for all workers, so a ticket resumes whichever worker takes it.
@@ -169,7 +175,7 @@ export async function runPrimary(
     // EPIPE from a worker that died between isConnected() and the write: its exit handler copes.
     worker.on('error', (error: NodeJS.ErrnoException) =>
       logger.warn(
-        { event: 'worker_ipc_error', pid: worker.process.pid, code: error.code },
+        { event: 'worker_ipc_error', workerPid: worker.process.pid, code: error.code },
         'worker IPC error',
       ),
     )
@@ -183,7 +189,7 @@ export async function runPrimary(
     if (draining) return
     plane.current?.noteWorkerRestart()
     logger.error(
-      { event: 'worker_exit', pid: worker.process.pid, code, signal },
+      { event: 'worker_exit', workerPid: worker.process.pid, code, signal },
       'worker exited unexpectedly; starting a new one',
     )
     // Back off when workers die in a loop (a certificate that expired since start, say).
@@ -201,6 +207,7 @@ export async function runPrimary(
     dataMetrics: async () => (await aggregator.clusterMetrics()) as string,
     contentType: aggregator.contentType,
     workers: () => ({ up: readyWorkers().length, expected: count }),
+    ledgerStatuses: () => [...workers.values()].flatMap((state) => (state.ledger ? [state.ledger] : [])),
     apply: async (next) => {
       const problems = await applyTo(readyWorkers(), next)
       if (problems.length > 0) return { ok: false, problems }

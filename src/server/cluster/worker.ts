@@ -11,6 +11,8 @@ import { createLogger } from '../../observability/logger.ts'
 import { startGateway, type RunningGateway } from '../start-gateway.ts'
 import { isMessage, type ToPrimary, type ToWorker } from './messages.ts'
 
+const LEDGER_STATUS_EVERY_MS = 2000
+
 export async function runWorker(): Promise<void> {
   const send = (message: ToPrimary) => process.send?.(message)
   const start = await new Promise<Extract<ToWorker, { type: 'ehi:start' }>>((resolve) => {
@@ -80,6 +82,12 @@ export async function runWorker(): Promise<void> {
   // Reloads come from the primary; a SIGHUP must not kill the worker.
   process.on('SIGHUP', () => undefined)
   send({ type: 'ehi:ready', fingerprint: runtime.fingerprint })
+  // The primary's /readyz reports every worker's ledger.
+  const reportLedger = () => send({ type: 'ehi:ledger-status', status: gateway.ledger.status() })
+  if (gateway.ledger.enabled) {
+    reportLedger()
+    setInterval(reportLedger, LEDGER_STATUS_EVERY_MS).unref()
+  }
 }
 
 function compileExactly(snapshot: ConfigSnapshot, fingerprint: string): Runtime {

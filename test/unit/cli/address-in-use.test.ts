@@ -12,7 +12,7 @@ const inUse = (address: string, port: number) =>
 
 const listeners: Listener[] = [
   { host: '0.0.0.0', port: 8443, setting: 'listen.port', change: 'or set another listen.port' },
-  { host: '127.0.0.1', port: 9090, setting: 'admin.port', change: 'or set another admin.port' },
+  { host: '127.0.0.1', port: 8442, setting: 'admin.port', change: 'or set another admin.port' },
   { host: '127.0.0.1', port: 9080, setting: "the demo's CRL server", change: '(another demo?)' },
   { host: '127.0.0.1', port: 9000, setting: 'referenceHost.port', change: '(another demo?) or move it' },
   { host: '::1', port: 7000, setting: '--port', change: 'or give another --port' },
@@ -25,8 +25,8 @@ describe('describeAddressInUse', () => {
       '0.0.0.0:8443 is already in use (listen.port): stop what listens there or set another listen.port',
     ],
     [
-      inUse('127.0.0.1', 9090),
-      '127.0.0.1:9090 is already in use (admin.port): stop what listens there or set another admin.port',
+      inUse('127.0.0.1', 8442),
+      '127.0.0.1:8442 is already in use (admin.port): stop what listens there or set another admin.port',
     ],
     [
       inUse('127.0.0.1', 9080),

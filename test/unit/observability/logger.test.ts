@@ -45,6 +45,21 @@ describe('maskLongDigitRuns', () => {
       masked: '{"requestId":"3f2a1b4c-0d9e-4f8a-9b7c-123456789012"}',
     },
     {
+      name: "the gateway's trust hash (a hex SHA-256) with a long digit run",
+      line: `{"trustHash":"69a10423931d2401e89841452499210c2aa0de28f54f5149f8323883c14f004d"}`,
+      masked: `{"trustHash":"69a10423931d2401e89841452499210c2aa0de28f54f5149f8323883c14f004d"}`,
+    },
+    {
+      name: 'a hash key holding something other than a hex digest',
+      line: `{"trustHash":"x${PAN}"}`,
+      masked: '{"trustHash":"x************7777"}',
+    },
+    {
+      name: 'a hex digest under another key',
+      line: `{"subject":"69a10423931d2401e89841452499210c2aa0de28f54f5149f8323883c14f004d"}`,
+      masked: `{"subject":"69a10423931d2401e**********9210c2aa0de28f54f5149f8323883c14f004d"}`,
+    },
+    {
       name: 'a run that only looks like the end of a UUID',
       line: '{"a":"3f2a1b4c-0d9e-4f8a-9b7c-1234567890123"}',
       masked: '{"a":"3f2a1b4c-0d9e-4f8a-9b7c-*********0123"}',
