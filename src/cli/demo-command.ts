@@ -111,7 +111,7 @@ The TLS view Thredd's go-live check asks for:
   openssl s_client -connect 127.0.0.1:${gateway.port} -CAfile ${rel(DEV_PKI_FILES.serverRootCa)} </dev/null
 
 Thredd-like traffic, a new TLS connection per message:
-  node src/cli/main.ts simulate --target ${url} --cert ${rel(DEV_PKI_FILES.threddClientCert)} --key ${rel(DEV_PKI_FILES.threddClientKey)} --ca ${rel(DEV_PKI_FILES.serverRootCa)} --scenario mixed --rate 50 --duration 10
+  ${selfCommand()} simulate --target ${url} --cert ${rel(DEV_PKI_FILES.threddClientCert)} --key ${rel(DEV_PKI_FILES.threddClientKey)} --ca ${rel(DEV_PKI_FILES.serverRootCa)} --scenario mixed --rate 50 --duration 10
 
 The dev CRLs are served on http://127.0.0.1:${DEMO_CRL_PORT}/dev/ and fetched by the gateway
 (tls.crl.fetch); see ehi_gateway_crl_fetches_total on /metrics and docs/crl.md.
@@ -120,4 +120,11 @@ Edit config/demo.yaml or the files in certs/dev/ and the gateway reloads (or sen
 Ctrl-C drains and stops it.
 `)
   return gateway
+}
+
+/** How to run this program again, as the user started it: from a checkout (`node src/cli/main.ts`)
+ * or as the installed command (the image, an npm install). */
+function selfCommand(): string {
+  const entry = process.argv[1] ?? ''
+  return entry.endsWith('.ts') ? `node ${relative(process.cwd(), entry) || entry}` : 'ehi-gateway'
 }
