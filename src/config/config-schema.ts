@@ -336,11 +336,16 @@ export const ConfigSchema = Type.Object(
         }),
         ticketKeyRotationMinutes: Type.Integer({
           description:
-            'The session-ticket key is random, shared by all workers and replaced this often; tickets made with an older key fall back to a full handshake. A reload also replaces it.',
+            'How long one session-ticket key serves: it changes at every multiple of this period in Unix time (aligned, so replicas sharing tls.ticketKeyFile change at the same moment). A ticket made just before a change falls back to one full handshake after it. Without tls.ticketKeyFile the key is random, shared by the workers of one process, and a reload also replaces it.',
           default: 60,
           minimum: 1,
           maximum: 1440,
         }),
+        ticketKeyFile: Type.Optional(
+          FilePath(
+            'File with a secret shared by every replica (base64 text of at least 32 bytes, as `openssl rand -base64 48` makes, or at least 32 raw bytes), from which each ticket key is derived (HKDF-SHA256 over the rotation period and the client trust): a TLS session made on one replica resumes on any other with the same secret, the same trust and a synchronised clock. Unset: the key is random, so resumption works within one replica only. Shorter, unreadable, or readable by every user (mode o+r): the gateway does not start.',
+          ),
+        ),
       },
       { additionalProperties: false, description: 'TLS server settings.' },
     ),

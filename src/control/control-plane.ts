@@ -109,6 +109,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   if (options.workers) control.countWorkersWith(() => options.workers!().up)
   const markLoaded = () => {
     recordMaterial(control, current.material)
+    control.ticketKey.reset()
+    control.ticketKey.set({ source: current.ticketSecret ? 'file' : 'random' }, 1)
     control.candidateTrustConfig.reset()
     if (current.candidate) control.candidateTrustConfig.set({ hash: current.candidate.hash }, 1)
     control.lastReloadSuccess.set(Date.now() / 1000)

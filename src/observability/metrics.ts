@@ -332,6 +332,12 @@ export function createControlMetrics(registry: Registry) {
       labelNames: ['hash'] as const,
       registers,
     }),
+    ticketKey: new Gauge({
+      name: `${METRIC_PREFIX}tls_ticket_key_info`,
+      help: 'Always 1, labelled with where the session-ticket key comes from: source file (derived from tls.ticketKeyFile, shared by every replica with the same secret) or random (resumption works within one replica only).',
+      labelNames: ['source'] as const,
+      registers,
+    }),
     candidateTrustConfig: new Gauge({
       name: `${METRIC_PREFIX}candidate_trust_config_info`,
       help: 'Always 1 while a candidate trust (candidateTrust) is loaded, labelled with the SHA-256 of its CAs and CRLs; absent without one.',

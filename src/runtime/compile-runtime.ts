@@ -11,6 +11,7 @@ import { compileProxyProtocol } from '../plane/accept/proxy-protocol.ts'
 import type { GateState } from '../plane/io/connection-gate.ts'
 import { ConfigError, hasIssueAt, hasIssueOver, type ConfigIssue } from '../config/config-issues.ts'
 import {
+  snapshotFileMode,
   snapshotFingerprint,
   snapshotReader,
   takeSnapshot,
@@ -36,6 +37,7 @@ import {
 } from './tls-material.ts'
 import { ledgerSettings, type LedgerSettings } from '../ledger/ledger-settings.ts'
 import { compileHostHeaderPolicy, type HostHeaderPolicy } from '../plane/upstream/host-request-headers.ts'
+import { parseTicketSecret } from './rules/ticket-keys.ts'
 
 /** EHI settings in the shape the request path reads them, made once per configuration. */
 export interface EhiSettings {
@@ -59,6 +61,11 @@ export interface Runtime {
   candidate?: CandidateMaterial
   /** Hashes Token for the audit log (keyed HMAC, audit.tokenHmacKeyFile or a random key). */
   tokenKey: TokenHasher
+  /**
+   * The secret session-ticket keys are derived from (tls.ticketKeyFile, rules/ticket-keys.ts);
+   * undefined: random keys, so resumption works within one process (and its workers) only.
+   */
+  ticketSecret: Buffer | undefined
   /** Which request headers reach the host (upstream.forwardHeaders, upstream.clientCertHeaders). */
   hostHeaders: HostHeaderPolicy
   /** The message ledger's settings (ledger.url); undefined when it is off. Restart-only. */
@@ -126,6 +133,13 @@ export function compileSnapshot(
     const loaded = loadTlsMaterial(config.tls, now, snapshot.extraCrls, read, priorIssues)
     issues.push(...loaded.issues)
     material = loaded.material
+  }
+
+  let ticketSecret: Buffer | undefined
+  if (!skip('tls') && config.tls.ticketKeyFile) {
+    const checked = ticketSecretOf(snapshot, config.tls.ticketKeyFile)
+    if ('problem' in checked) issues.push({ path: 'tls.ticketKeyFile', message: checked.problem })
+    else ticketSecret = checked.secret
   }
 
   let ledger: LedgerSettings | undefined
@@ -230,11 +244,30 @@ export function compileSnapshot(
     },
     ...(candidate?.material ? { candidate: candidate.material } : {}),
     tokenKey: tokenHasher(tokenKey),
+    ticketSecret,
     hostHeaders,
     ledger,
     allowAllSources,
     warnings,
   }
+}
+
+/** The ticket key file's secret, or why it cannot be one (unreadable, readable by all, too short). */
+function ticketSecretOf(snapshot: ConfigSnapshot, file: string): { secret: Buffer } | { problem: string } {
+  let bytes: Buffer
+  try {
+    bytes = snapshotReader(snapshot)(file)
+  } catch (error) {
+    return { problem: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})` }
+  }
+  // Whoever reads the secret can mint tickets the gateway accepts, naming any client certificate
+  // (resumption skips the certificate exchange): like a private key, it is for the gateway only.
+  const mode = snapshotFileMode(snapshot, file)
+  if (mode !== undefined && (mode & 0o004) !== 0)
+    return {
+      problem: `${file} is readable by every user (mode ${mode.toString(8).padStart(4, '0')}); make it readable by the gateway only (chmod o-r, or defaultMode 0440 on a Kubernetes Secret)`,
+    }
+  return parseTicketSecret(bytes)
 }
 
 /**

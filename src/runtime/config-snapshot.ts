@@ -10,7 +10,7 @@
  * as it is; its SHA-256 is the fingerprint every worker reports back.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs'
 import type { TSchema } from 'typebox'
 import type { ExtraCrl } from './tls-material.ts'
 import { ConfigSchema, FILE_PATH, type GatewayConfig } from '../config/config-schema.ts'
@@ -18,8 +18,12 @@ import { ConfigSchema, FILE_PATH, type GatewayConfig } from '../config/config-sc
 export interface ConfigSnapshot {
   /** Validated, defaulted, with file paths resolved. */
   readonly config: GatewayConfig
-  /** Every file the config names: its bytes (base64), or the error code reading it failed with. */
-  readonly files: Readonly<Record<string, { data: string } | { error: string }>>
+  /**
+   * Every file the config names: its bytes (base64) and permission bits (`mode`, where the
+   * platform has them: secrets must not be readable by every user), or the error code reading it
+   * failed with.
+   */
+  readonly files: Readonly<Record<string, SnapshotFile>>
   /**
    * The Token HMAC key made when audit.tokenHmacKeyFile is unset (base64): made once per start
    * and kept across reloads, so every worker hashes Token alike.
@@ -28,6 +32,8 @@ export interface ConfigSnapshot {
   /** CRLs fetched over HTTP (tls.crl.fetch), in addition to the files: the control plane's last good set. */
   readonly extraCrls: readonly ExtraCrl[]
 }
+
+export type SnapshotFile = { data: string; mode?: number } | { error: string }
 
 /** Reads a file of the snapshot; throws like readFileSync (with `code`) when it could not be read. */
 export type FileReader = (file: string) => Buffer
@@ -38,10 +44,10 @@ export function takeSnapshot(
   previous?: ConfigSnapshot,
   extraCrls: readonly ExtraCrl[] = [],
 ): ConfigSnapshot {
-  const files: Record<string, { data: string } | { error: string }> = {}
+  const files: Record<string, SnapshotFile> = {}
   for (const file of namedFiles(config)) {
     try {
-      files[file] = { data: readFileSync(file).toString('base64') }
+      files[file] = readWithMode(file)
     } catch (error) {
       files[file] = { error: (error as NodeJS.ErrnoException).code ?? 'EIO' }
     }
@@ -52,6 +58,24 @@ export function takeSnapshot(
     generatedTokenKey: previous?.generatedTokenKey ?? randomBytes(32).toString('base64'),
     extraCrls,
   }
+}
+
+/** The bytes and the permission bits of one open file, so both describe the same file. */
+function readWithMode(file: string): SnapshotFile {
+  const fd = openSync(file, 'r')
+  try {
+    const data = readFileSync(fd).toString('base64')
+    // Windows has no permission bits to speak of: nothing to check there.
+    return process.platform === 'win32' ? { data } : { data, mode: fstatSync(fd).mode & 0o777 }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The permission bits of a file of the snapshot, when it was read and the platform has them. */
+export function snapshotFileMode(snapshot: ConfigSnapshot, file: string): number | undefined {
+  const entry = snapshot.files[file]
+  return entry && 'data' in entry ? entry.mode : undefined
 }
 
 export function snapshotReader(snapshot: ConfigSnapshot): FileReader {

@@ -125,6 +125,9 @@ export function loadTlsMaterial(
     ecdhCurve: tls.ecdhCurves,
     honorCipherOrder: true,
     sessionTimeout: tls.sessionTimeoutSeconds,
+    // OpenSSL resumes a session only in the context it was made in. Node's default context id
+    // hashes the process's command line, which may differ between replicas sharing ticket keys.
+    sessionIdContext: 'ehi-gateway',
     // Client-initiated renegotiation is a CPU-exhaustion vector and never needed by Thredd.
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (tls.sessionTickets ? 0 : constants.SSL_OP_NO_TICKET),
   } as const

@@ -27,6 +27,7 @@ import { openLedger, type Ledger } from '../ledger/ledger.ts'
 import { subjectLine } from '../runtime/tls-material.ts'
 import { createOcspChecker } from '../plane/io/ocsp-checker.ts'
 import { createHostClient } from '../plane/io/host-client.ts'
+import { scheduleTicketKeys, type TicketKeySchedule } from './ticket-key-schedule.ts'
 
 export interface StartOptions {
   runtime: Runtime
@@ -114,19 +115,19 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     await ledger.close(0)
     throw error
   }
-  // Session tickets: one random key, replaced on a schedule (by the primary in cluster mode, so
-  // every worker can resume every ticket). Resumed sessions are re-checked like any other.
+  // Session tickets: one key, replaced at each rotation boundary and reload (ticket-key-schedule.ts;
+  // by the primary in cluster mode, so every worker can resume every ticket). A worker serves a
+  // random key until the primary's arrives. Resumed sessions are re-checked like any other.
   let ticketKeys: Buffer = randomBytes(48)
   server.setTicketKeys(ticketKeys)
   const setTicketKeys = (keys: Buffer) => {
     ticketKeys = keys
     server.setTicketKeys(keys)
   }
-  const ticketRotation =
+  const ticketSchedule: TicketKeySchedule | undefined =
     (options.controlPlane ?? true)
-      ? setInterval(() => setTicketKeys(randomBytes(48)), config.tls.ticketKeyRotationMinutes * 60_000)
+      ? scheduleTicketKeys({ runtime: () => live.runtime, install: setTicketKeys })
       : undefined
-  ticketRotation?.unref()
   const address = server.address() as AddressInfo
   const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address
 
@@ -199,8 +200,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       contentType: registry.contentType,
       apply: async (next) => {
         const result = applyRuntime(next)
-        // New trust, new ticket key: no ticket from before the reload resumes.
-        setTicketKeys(randomBytes(48))
+        // New trust, new ticket key: no ticket from before the reload resumes (a random key is
+        // replaced at every reload; a derived one whenever the trust or the secret changed).
+        ticketSchedule?.refresh()
         return result
       },
     })
@@ -246,7 +248,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       // What the answered messages left queued is written (bounded by the drain's time).
       await ledger.close(Math.max(1000, timeoutMs))
       await control?.close()
-      if (ticketRotation) clearInterval(ticketRotation)
+      ticketSchedule?.stop()
       logger.info({ event: 'stopped' }, 'stopped')
     })()
     return drained

@@ -441,6 +441,7 @@ describe.skipIf(!kustomize)(`kustomize build (${kustomize?.join(' ') ?? 'not ins
       'server-tls': 'ehi-gateway-server-tls',
       'thredd-ca': `thredd-ca-${overlay}`,
       'audit-key': 'ehi-gateway-audit',
+      'ticket-key': 'ehi-gateway-ticket-key',
     })
     expect(spec.containers[0].image).toBe(`registry.example.com/ehi-gateway:${VERSION}`)
     const policy = one(objects, 'NetworkPolicy')

@@ -8,7 +8,6 @@
  * primary's last good state.
  */
 import cluster, { type Worker } from 'node:cluster'
-import { randomBytes } from 'node:crypto'
 import { AggregatorRegistry, Registry } from 'prom-client'
 import type { LoadOptions } from '../../config/load-config.ts'
 import type { Runtime } from '../../runtime/compile-runtime.ts'
@@ -17,6 +16,7 @@ import { startControlPlane, type ControlPlane } from '../../control/control-plan
 import type { CrlFetching } from '../../control/crl-fetching.ts'
 import type { LedgerStatus } from '../../ledger/rules/ledger-status.ts'
 import { isMessage, type ToPrimary, type ToWorker } from './messages.ts'
+import { scheduleTicketKeys } from '../ticket-key-schedule.ts'
 
 const RELOAD_TIMEOUT_MS = 10_000
 const RESTART_BACKOFF_MS = 1000
@@ -153,14 +153,17 @@ export async function runPrimary(
         return
     }
   }
-  // One session-ticket key for all workers, so a ticket resumes whichever worker takes it.
-  let ticketKeys = randomBytes(48)
-  const ticketMessage = (): ToWorker => ({ type: 'ehi:ticket-keys', keys: ticketKeys.toString('base64') })
-  const shareTicketKeys = () => {
-    ticketKeys = randomBytes(48)
-    for (const worker of readyWorkers()) tell(worker, ticketMessage())
-  }
-  setInterval(shareTicketKeys, runtime.config.tls.ticketKeyRotationMinutes * 60_000).unref()
+  // One session-ticket key for all workers, so a ticket resumes whichever worker takes it; a
+  // worker that starts (or is re-forked) gets the one in force when it is ready.
+  let ticketKeys = ''
+  const ticketMessage = (): ToWorker => ({ type: 'ehi:ticket-keys', keys: ticketKeys })
+  const ticketSchedule = scheduleTicketKeys({
+    runtime: () => validated,
+    install: (keys) => {
+      ticketKeys = keys.toString('base64')
+      for (const worker of readyWorkers()) tell(worker, ticketMessage())
+    },
+  })
   /**
    * Sends to a worker that may have died a moment ago (its exit not handled yet): a message it
    * cannot take is dropped, never an error that stops the primary. False when not sent.
@@ -212,8 +215,9 @@ export async function runPrimary(
       const problems = await applyTo(readyWorkers(), next)
       if (problems.length > 0) return { ok: false, problems }
       validated = next
-      // New trust, new ticket key: no ticket from before the reload resumes.
-      shareTicketKeys()
+      // New trust, new ticket key: no ticket from before the reload resumes (a random key is
+      // replaced at every reload; a derived one whenever the trust or the secret changed).
+      ticketSchedule.refresh()
       // A worker that started while the reload ran got the old state: bring it over.
       for (const worker of readyWorkers()) void reconcile(worker)
       return { ok: true, problems: [] }
