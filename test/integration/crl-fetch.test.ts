@@ -9,7 +9,7 @@
 import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { ConfigError } from '../../src/config/config-issues.ts'
@@ -20,7 +20,7 @@ import { createControlMetrics } from '../../src/observability/metrics.ts'
 import { startControlPlane, type ControlPlane } from '../../src/control/control-plane.ts'
 import { devCrlFiles, startCrlServer } from '../../src/tools/pki/crl-server.ts'
 import { DEV_PKI_FILES, ensureDevPki } from '../../src/tools/pki/dev-pki.ts'
-import { createCrl, generateKeyPair } from '../../src/tools/pki/x509-builder.ts'
+import { generateKeyPair } from '../../src/tools/pki/x509-builder.ts'
 import { parseCrl } from '../../src/plane/tls/crl.ts'
 import { crlCacheName, startCrlRefresher, type CrlRefresher } from '../../src/control/crl-refresh.ts'
 import { splitPem, toPem } from '../../src/plane/tls/pem.ts'
@@ -28,7 +28,7 @@ import { loadTlsMaterial } from '../../src/runtime/tls-material.ts'
 import { post } from '../support/clients.ts'
 import { startCrlHttpServer, serve, type CrlHttpServer } from '../support/crl-http-server.ts'
 import { baseConfig, startHarness, type Harness, type LogLine } from '../support/harness.ts'
-import { mintIssuingCrl, type ClientName } from '../support/test-pki.ts'
+import { issuingCa as issuingAuthority, mintIssuingCrl, type ClientName } from '../support/test-pki.ts'
 import { makeCa, makeCrl } from '../support/unit-certs.ts'
 
 const pki = inject('pki')
@@ -172,10 +172,8 @@ describe('a good fetch', () => {
   })
 
   it('of a partitioned CA: the CRLs of two scopes (Issuing Distribution Points) are both kept', async () => {
-    const key = createPrivateKey(readFileSync(f['thredd-issuing-ca.key']!, 'utf8'))
     const part = (name: string, crlNumber: number) =>
-      createCrl({
-        issuer: { certDer: issuingCa.raw, key },
+      issuingAuthority(pki).crl({
         thisUpdate: new Date(Date.now() - HOUR),
         nextUpdate: new Date(Date.now() + HOUR),
         crlNumber,
@@ -296,8 +294,8 @@ describe('a failed fetch keeps the last good CRL', () => {
   })
 
   it("on a CRL with the Issuing CA's name but another key's signature: bad_signature", async () => {
-    const forged = createCrl({
-      issuer: { certDer: issuingCa.raw, key: generateKeyPair({ type: 'ec' }).privateKey },
+    const forged = issuingAuthority(pki).crl({
+      signingKey: generateKeyPair({ type: 'ec' }).privateKey,
       thisUpdate: new Date(Date.now() - HOUR),
       nextUpdate: new Date(Date.now() + 24 * HOUR),
       crlNumber: 99,
@@ -318,9 +316,7 @@ describe('a failed fetch keeps the last good CRL', () => {
   })
 
   it('on a delta CRL: unsupported', async () => {
-    const key = readFileSync(f['thredd-issuing-ca.key']!, 'utf8')
-    const delta = createCrl({
-      issuer: { certDer: issuingCa.raw, key: createPrivateKey(key) },
+    const delta = issuingAuthority(pki).crl({
       thisUpdate: new Date(Date.now() - HOUR),
       nextUpdate: new Date(Date.now() + HOUR),
       crlNumber: 30,
