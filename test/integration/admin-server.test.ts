@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { metricCatalog } from '../../src/tools/docs/render-docs.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
+import { poll } from '../support/wait.ts'
 
 const pki = inject('pki')
 let h: Harness
@@ -15,20 +16,6 @@ let admin: string
 async function get(path: string) {
   const res = await fetch(`${admin}${path}`)
   return { status: res.status, text: await res.text(), type: res.headers.get('content-type') }
-}
-
-async function eventually<T>(
-  probe: () => Promise<T>,
-  ok: (value: T) => boolean,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let value = await probe()
-  while (!ok(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    value = await probe()
-  }
-  return value
 }
 
 beforeAll(async () => {
@@ -48,7 +35,7 @@ describe('admin server', () => {
   })
 
   it('answers /readyz 200 with every check passing once the host was probed', async () => {
-    const res = await eventually(
+    const res = await poll(
       () => get('/readyz'),
       (r) => r.status === 200,
     )
@@ -119,9 +106,9 @@ describe('readiness follows the internal host', () => {
   }
 
   it('is ready while the host accepts connections, fails when it goes down, and recovers', async () => {
-    expect((await eventually(readyz, (r) => r.status === 200)).status).toBe(200)
+    expect((await poll(readyz, (r) => r.status === 200)).status).toBe(200)
     await new Promise((resolve) => stand.close(resolve))
-    const down = await eventually(readyz, (r) => r.status === 503)
+    const down = await poll(readyz, (r) => r.status === 503)
     expect(down.status).toBe(503)
     expect(down.body.checks.find((c) => c.name === 'host')).toMatchObject({
       ok: false,
@@ -129,6 +116,6 @@ describe('readiness follows the internal host', () => {
     })
     stand = createServer((socket) => socket.destroy())
     await new Promise<void>((resolve) => stand.listen(hostPort, '127.0.0.1', resolve))
-    expect((await eventually(readyz, (r) => r.status === 200)).status).toBe(200)
+    expect((await poll(readyz, (r) => r.status === 200)).status).toBe(200)
   })
 })

@@ -30,6 +30,7 @@ import { startCrlHttpServer, serve, type CrlHttpServer } from '../support/crl-ht
 import { baseConfig, startHarness, type Harness, type LogLine } from '../support/harness.ts'
 import { issuingCa as issuingAuthority, mintIssuingCrl, type ClientName } from '../support/test-pki.ts'
 import { makeCa, makeCrl } from '../support/unit-certs.ts'
+import { sleep, until } from '../support/wait.ts'
 
 const pki = inject('pki')
 const f = pki.files
@@ -114,11 +115,6 @@ function start(fetch: Record<string, unknown>, crl: Record<string, unknown> = {}
 
 /** CRL numbers of what the refresher holds. */
 const held = (r: CrlRefresher) => r.current().map((c) => parseCrl(splitPem(c.pem)[0]!.der).crlNumber)
-
-async function until(condition: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
-}
 
 describe('a good fetch', () => {
   it('is verified, swapped in, counted and logged', async () => {
@@ -358,7 +354,7 @@ describe('a failed fetch keeps the last good CRL', () => {
       declare ? /^Content-Length \d+ is over maxBytes 65536$/ : /^the body is over/,
     )
     // The client hung up: the server could not write the whole body.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
     expect(ended).toBe(false)
     expect(written).toBeLessThan(total)
   })

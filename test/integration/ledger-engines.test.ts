@@ -15,13 +15,13 @@ import { startPostgres, type PgCluster } from '../support/postgres.ts'
 import {
   counterValue,
   cutoff,
-  eventually,
   message,
   openTestLedger,
   query,
   settingsFor,
   type TestLedger,
 } from '../support/ledger.ts'
+import { eventually } from '../support/wait.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'ehi-gateway-ledger-'))
 let pg: PgCluster
