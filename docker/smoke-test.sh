@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Container smoke test (`npm run container:smoke`): builds docker/Dockerfile with podman, runs the
 # image as a real deployment would (read-only root filesystem, all capabilities dropped, config
-# and the dev PKI mounted read-only) and checks, printing each check:
-#   - an mTLS request answers 200 and one without a client certificate answers 400
+# and the dev PKI mounted read-only), with the reference EHI host in a second container of the
+# same image (`ehi-gateway reference-host`, as compose's `host` service: `serve` never starts it),
+# and checks, printing each check:
+#   - the image's version label is package.json's version
+#   - an mTLS request answers 200 (the host's answer) and one without a client certificate 400
 #   - the process runs as a non-root user, as PID 1, and cannot write to its root filesystem
 #   - the image's HEALTHCHECK passes (`podman healthcheck run`)
 #   - `podman stop` drains and stops it in under 2 seconds, exit status 0
 #
 # Needs root and Debian's podman, buildah, runc, debootstrap (installed with apt-get when missing).
 # There is no registry here: the base image node:24-bookworm-slim is made locally with debootstrap
-# and the official Node.js binary from the npm registry, cached in ~/.cache/ehi-gateway-container
-# (see ../shared/docs/container-recipe.md). The build reaches the Debian mirror and the npm
-# registry; the container under test shares the host's network but listens on 127.0.0.1 only,
-# on free ports (never the demo's 8443/9090/9000). Run it after `npm ci` (or `sudo ./dev
-# container:smoke`, which installs the dependencies first).
+# and the official Node.js binary from the npm registry, cached in ~/.cache/ehi-gateway-container.
+# The build reaches the Debian mirror and the npm registry; the containers under test share the
+# host's network but listen on 127.0.0.1 only, on free ports (never the demo's 8443/8442/9000).
+# Run it from a checkout after `npm ci` (or `sudo ./dev container:smoke`, which installs the
+# dependencies first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,6 +27,7 @@ IMAGE=${EHI_SMOKE_IMAGE:-localhost/ehi-gateway:smoke}
 BASE=docker.io/library/node:24-bookworm-slim
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/ehi-gateway-container
 CTR=ehi-gateway-smoke-$$
+HOST_CTR=ehi-gateway-smoke-host-$$
 STOP_LIMIT_S=2
 RUNTIME=(--runtime runc)
 
@@ -44,7 +48,9 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ehi-gateway-smoke.XXXXXX")
 cleanup() {
-  podman rm -f -t 0 "$CTR" >/dev/null 2>&1 || true
+  # One at a time: podman rm stops at a name that does not exist (the gateway's, when the
+  # host's container failed to start).
+  for ctr in "$CTR" "$HOST_CTR"; do podman rm -f -t 0 "$ctr" >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -123,8 +129,10 @@ if [ -s "$ca_bundle" ]; then
 fi
 old_image=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+# The version is written in package.json alone; the image's label reads it from there.
+version=$(node -p 'require("./package.json").version')
 if ! podman build "${RUNTIME[@]}" --pull=never --network host --format docker "${build_mounts[@]}" \
-  --build-arg "VERSION=$(node -p 'require("./package.json").version')" \
+  --build-arg "VERSION=$version" \
   --build-arg "REVISION=$revision" \
   --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -f docker/Dockerfile -t "$IMAGE" . >"$work/build.log" 2>&1; then
@@ -147,8 +155,10 @@ fi
 echo "$build_stage" >"$CACHE/build-stage-image"
 ok "built in $(since "$t_build") s ($(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
 
-labels=$(podman image inspect --format '{{index .Config.Labels "org.opencontainers.image.title"}} {{index .Config.Labels "org.opencontainers.image.revision"}}' "$IMAGE")
-[ "${labels%% *}" = "ehi-gateway" ] && ok "OCI labels: $labels" || bad "OCI labels missing: '$labels'"
+labels=$(podman image inspect --format '{{index .Config.Labels "org.opencontainers.image.title"}} {{index .Config.Labels "org.opencontainers.image.version"}} {{index .Config.Labels "org.opencontainers.image.revision"}}' "$IMAGE")
+read -r label_title label_version _ <<<"$labels"
+[ "$label_title" = "ehi-gateway" ] && [ "$label_version" = "$version" ] &&
+  ok "OCI labels: $labels (version from package.json)" || bad "OCI labels: '$labels', package.json says $version"
 healthcheck=$(podman image inspect --format '{{if .Config.Healthcheck}}{{json .Config.Healthcheck.Test}}{{end}}' "$IMAGE")
 [ -n "$healthcheck" ] && ok "HEALTHCHECK in the image: ${healthcheck:0:60}..." || bad "no HEALTHCHECK in the image (built without --format docker?)"
 user=$(podman image inspect --format '{{.Config.User}}' "$IMAGE")
@@ -157,7 +167,7 @@ stop_signal=$(podman image inspect --format '{{.Config.StopSignal}}' "$IMAGE")
   bad "USER '$user', STOPSIGNAL '$stop_signal'"
 
 # ---------------------------------------------------------------------------------------------
-step "run it: read-only root, no capabilities, config and dev PKI mounted read-only"
+step "run it: read-only root, no capabilities, config and dev PKI mounted read-only, the host beside it"
 t_run=$(date +%s.%N)
 pki="$work/pki"
 node src/cli/main.ts certs dev --out "$pki" >/dev/null
@@ -168,6 +178,13 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 ehi_port=$(free_port)
 admin_port=$(free_port)
 host_port=$(free_port)
+# The internal host: the reference EHI host in its own container, as compose's `host` service
+# (gateway.compose.yaml has no referenceHost: `serve` never starts one).
+podman run -d --name "$HOST_CTR" "${RUNTIME[@]}" --network host \
+  --read-only --cap-drop ALL --security-opt no-new-privileges \
+  --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 \
+  "$IMAGE" reference-host --host 127.0.0.1 --port "$host_port" >/dev/null 2>>"$work/run.log" ||
+  { cat "$work/run.log"; bad "podman run of the reference host failed"; exit 1; }
 # Without systemd, podman cannot schedule the healthcheck timer and says so on stderr (kept in
 # run.log); `podman healthcheck run` below runs the check on demand instead.
 podman run -d --name "$CTR" "${RUNTIME[@]}" --network host \
@@ -177,13 +194,17 @@ podman run -d --name "$CTR" "${RUNTIME[@]}" --network host \
   -v "$pki:/etc/ehi-gateway/pki:ro" \
   -e EHI_GATEWAY_LISTEN__HOST=127.0.0.1 -e "EHI_GATEWAY_LISTEN__PORT=$ehi_port" \
   -e EHI_GATEWAY_ADMIN__HOST=127.0.0.1 -e "EHI_GATEWAY_ADMIN__PORT=$admin_port" \
-  -e "EHI_GATEWAY_REFERENCE_HOST__PORT=$host_port" -e "EHI_GATEWAY_UPSTREAM__URL=http://127.0.0.1:$host_port/ehi" \
+  -e "EHI_GATEWAY_UPSTREAM__URL=http://127.0.0.1:$host_port/ehi" \
   "$IMAGE" >/dev/null 2>"$work/run.log" || { cat "$work/run.log"; bad "podman run failed"; exit 1; }
 t_started=$(date +%s.%N)
+# Ready (/readyz 200) and the host seen by the gateway's probe: readiness reports the host
+# without requiring it (admin.readinessChecksHost is off by default), so wait for the probe too.
 ready=""
 for _ in $(seq 1 100); do
   if [ "$(podman inspect --format '{{.State.Running}}' "$CTR")" != "true" ]; then break; fi
-  if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin_port/readyz")" = "200" ]; then
+  if [ "$(podman inspect --format '{{.State.Running}}' "$HOST_CTR")" != "true" ]; then break; fi
+  if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin_port/readyz")" = "200" ] &&
+    curl -s "http://127.0.0.1:$admin_port/metrics" | grep -q '^ehi_gateway_host_reachable 1$'; then
     ready=yes
     break
   fi
@@ -191,15 +212,18 @@ for _ in $(seq 1 100); do
 done
 if [ -z "$ready" ]; then
   podman logs "$CTR" 2>&1 | tail -20
-  bad "not ready within 10 s"
+  podman logs "$HOST_CTR" 2>&1 | tail -5
+  bad "not ready, or the host not reachable, within 10 s"
   exit 1
 fi
-ok "ready (/readyz 200) $(since "$t_started") s after podman run returned, EHI on 127.0.0.1:$ehi_port, admin on 127.0.0.1:$admin_port"
+ok "ready (/readyz 200) and the host reachable $(since "$t_started") s after podman run returned, EHI on 127.0.0.1:$ehi_port, admin on 127.0.0.1:$admin_port, host on 127.0.0.1:$host_port"
 
 step "checks"
+# A Thredd-shaped authorisation, made as the demo makes it (the generator of test/fixtures too).
+node --input-type=module -e "import { buildMessage } from '$ROOT/src/tools/messages/synthetic-messages.ts'; process.stdout.write(buildMessage('auth', 'xml'))" >"$work/auth.xml"
 ehi() {
   curl -sS -o "$work/body" -w '%{http_code}' --max-time 5 --cacert "$pki/server-root-ca.pem" \
-    -H 'content-type: text/xml' --data-binary @test/fixtures/ehi/auth.xml "$@" "https://127.0.0.1:$ehi_port/ehi" || true
+    -H 'content-type: text/xml' --data-binary "@$work/auth.xml" "$@" "https://127.0.0.1:$ehi_port/ehi" || true
 }
 status=$(ehi --cert "$pki/thredd-client.pem" --key "$pki/thredd-client.key")
 [ "$status" = "200" ] && grep -q 'GetTransactionResult' "$work/body" &&
@@ -242,6 +266,8 @@ if awk -v s="$stop_s" -v l="$STOP_LIMIT_S" 'BEGIN { exit !(s < l) }' && [ "$exit
 else
   bad "podman stop: $stop_s s, exit $exit_code, drain logged: $(grep -c '"event":"\(draining\|stopped\)"' <<<"$logs")/2"
 fi
+
+podman stop -t 5 "$HOST_CTR" >/dev/null 2>>"$work/run.log" || true
 
 between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 printf '\ntimings: base image %s s, build %s s, run and checks %s s; total %s s\n' \

@@ -57,7 +57,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   if (values.admin !== undefined) {
     const url = URL.parse(values.admin)
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-      return usage('--admin must be the admin server URL, for example http://127.0.0.1:9090')
+      return usage('--admin must be the admin server URL, for example http://127.0.0.1:8442')
     admin = url.origin
   }
 

@@ -606,16 +606,22 @@ export const ConfigSchema = Type.Object(
         }),
         enabled: Type.Boolean({ description: 'Run the admin server.', default: true }),
         port: Type.Integer({
-          description: 'Port of the admin server (0: any free port).',
-          default: 9090,
+          description:
+            "Port of the admin server (0: any free port). 8442 by default: outside the Prometheus ecosystem's ports (the server's 9090, the Pushgateway's 9091, Alertmanager's 9093, exporters from 9100), so Prometheus and node_exporter on the same host do not collide with it.",
+          default: 8442,
           minimum: 0,
           maximum: 65535,
         }),
         hostProbeIntervalMs: Millis(
-          'How often readiness checks that the internal host accepts TCP connections.',
+          'How often the gateway checks that the internal host accepts TCP connections (ehi_gateway_host_reachable, the host line of /readyz).',
           5000,
           100,
         ),
+        readinessChecksHost: Type.Boolean({
+          description:
+            'Make /readyz fail while the internal host refuses TCP connections. Off by default: during a host outage the gateway stays ready and keeps answering Thredd at once (502/504 for decisions, so Thredd applies its stand-in; Acknowledgement 0 for acknowledgement-type messages, so Thredd resends). On, every gateway turns unready together, the load balancer stops sending, and Thredd gets connection failures (and stands in after its own timeout) instead of those fast answers; only turn it on when the load balancer can send Thredd to another site whose host is up. Either way the probe runs and ehi_gateway_host_reachable with the EhiGatewayHostUnreachable alert report the host.',
+          default: false,
+        }),
       },
       { additionalProperties: false, default: {}, description: 'Health, readiness and metrics.' },
     ),

@@ -1,7 +1,8 @@
 /**
  * The admin server: plain HTTP on its own port (never the EHI port), for the orchestrator and
- * Prometheus. /livez (the process serves), /readyz (the gateway can admit Thredd and reach the
- * host; the body says which check failed), /metrics (Prometheus text format).
+ * Prometheus. /livez (the process serves), /readyz (the gateway can admit Thredd, and reach the
+ * host with admin.readinessChecksHost; the body says which check failed), /metrics (Prometheus
+ * text format).
  */
 import type { AddressInfo } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify'

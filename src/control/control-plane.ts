@@ -1,5 +1,5 @@
 /**
- * The control plane: admin server, readiness (with the host probe), reload and the control
+ * The control plane: admin server, readiness, the host probe, reload and the control
  * metrics. One per gateway: in-process with a single data plane, or in the cluster primary,
  * which applies reloads to its workers.
  *
@@ -155,12 +155,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     return countsRead
   }
 
+  // Taken at start like the rest of `admin` (a reload says it needs a restart).
+  const hostRequired = options.runtime.config.admin.readinessChecksHost
   const readiness = () => {
     const checks = readinessChecks({
       draining,
       material: current.material,
       hostReachable: probe?.ok,
       hostProbeDetail: probe?.detail,
+      hostRequired,
       ...(options.workers ? { workers: options.workers() } : {}),
       ...(current.candidate
         ? {
@@ -279,10 +282,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         await refreshCandidateCounts()
         return readiness()
       },
-      metrics: async () => ({
-        contentType: options.contentType,
-        text: `${await options.dataMetrics()}${await options.registry.metrics()}`,
-      }),
+      // ehi_gateway_ready is evaluated at each scrape too: nothing may ever ask /readyz.
+      metrics: async () => {
+        readiness()
+        return {
+          contentType: options.contentType,
+          text: `${await options.dataMetrics()}${await options.registry.metrics()}`,
+        }
+      },
     })
   }
 

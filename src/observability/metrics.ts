@@ -351,7 +351,7 @@ export function createControlMetrics(registry: Registry) {
     }),
     ready: new Gauge({
       name: `${METRIC_PREFIX}ready`,
-      help: '1 when /readyz answers ready, else 0.',
+      help: '1 when /readyz answers ready, else 0; evaluated at each /readyz and each scrape.',
       registers,
     }),
     hostReachable: new Gauge({

@@ -5,11 +5,15 @@
  * outlasts the preStop delay plus the drain, the pods run non-root on a read-only root with no
  * capabilities, every file the configuration names is on a Secret or ConfigMap folder mount
  * (never subPath, so rotations reach the gateway's file watcher), the Service keeps the client
- * address, and each configuration validates against the schema. With kubectl (kustomize) on the
- * machine, every overlay is also built and its output checked; without it that part is skipped.
+ * address, and each configuration validates against the schema. The NetworkPolicy admits the admin
+ * port from Prometheus only and the EHI port from Thredd's addresses in each overlay; the optional
+ * ServiceMonitor scrapes the admin Service under the job the alerts select; the image tag follows
+ * package.json's version. With kubectl (kustomize) on the machine, every overlay is also built and
+ * its output checked; without it that part is skipped.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, posix, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
@@ -21,6 +25,8 @@ import { filePathsOf, isUnder } from '../support/config-files.ts'
 const root = join(import.meta.dirname, '..', '..')
 const k8s = join(root, 'deploy', 'k8s')
 const OVERLAYS = ['sandbox', 'production'] as const
+const COMPONENT = join(k8s, 'components', 'prometheus-operator')
+const VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version
 /** Kubernetes reads manifests as YAML 1.1 (0440 is octal there). */
 const YAML_OPTIONS = { version: '1.1' } as const
 
@@ -90,10 +96,10 @@ describe('deploy/k8s files', () => {
   })
 
   it('every resource, patch and generator file a kustomization names exists', () => {
-    const dirs = [baseDir, ...OVERLAYS.map((o) => join(k8s, 'overlays', o))]
+    const dirs = [baseDir, ...OVERLAYS.map((o) => join(k8s, 'overlays', o)), COMPONENT]
     for (const dir of dirs) {
       const k = kustomization(dir)
-      expect(k.kind).toBe('Kustomization')
+      expect(k.kind).toBe(dir === COMPONENT ? 'Component' : 'Kustomization')
       const paths = [
         ...((k.resources as string[] | undefined) ?? []),
         ...((k.patches as Obj[] | undefined) ?? []).flatMap((p) => (p.path ? [p.path as string] : [])),
@@ -258,6 +264,109 @@ describe('Service, PodDisruptionBudget, HorizontalPodAutoscaler', () => {
   })
 })
 
+const ports = (rule: Obj) => ((rule.ports as Obj[] | undefined) ?? []).map((p) => portByName(p.port))
+
+describe('NetworkPolicy', () => {
+  const policy = one(baseObjects, 'NetworkPolicy')
+  const rules = policy.spec.ingress as Obj[]
+  const ehiRules = rules.filter((r) => ports(r).includes(portByName('ehi')))
+
+  it('selects the gateway pods and restricts their ingress, port by port', () => {
+    expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels)
+    expect(policy.spec.policyTypes).toContain('Ingress')
+    for (const rule of rules) {
+      // A rule without ports would open every port of the pod to its sources.
+      expect(ports(rule).length, JSON.stringify(rule)).toBeGreaterThan(0)
+      for (const port of ports(rule)) expect([portByName('ehi'), portByName('admin')]).toContain(port)
+    }
+  })
+
+  it('admits the admin port (no authentication) only from pods chosen by label, never from anywhere or an address block', () => {
+    const adminRules = rules.filter((r) => ports(r).includes(portByName('admin')))
+    expect(adminRules).toHaveLength(1)
+    for (const rule of adminRules) {
+      const peers = (rule.from as Obj[] | undefined) ?? []
+      expect(peers.length, 'a rule without `from` admits every source').toBeGreaterThan(0)
+      for (const peer of peers) {
+        expect(peer.ipBlock).toBeUndefined()
+        expect(Object.keys(peer.podSelector?.matchLabels ?? {}).length).toBeGreaterThan(0)
+        expect(Object.keys(peer.namespaceSelector?.matchLabels ?? {}).length).toBeGreaterThan(0)
+      }
+      expect(ports(rule)).toEqual([portByName('admin')])
+    }
+  })
+
+  it('admits the EHI port from anywhere in the base (the overlays narrow it)', () => {
+    expect(ehiRules).toHaveLength(1)
+    expect(rules.indexOf(ehiRules[0]!)).toBe(0)
+    expect(ehiRules[0]!.from).toBeUndefined()
+  })
+
+  it("narrows the EHI port to Thredd's addresses in each overlay: the load balancer's source ranges, within the allowlist", () => {
+    for (const o of OVERLAYS) {
+      const dir = join(k8s, 'overlays', o)
+      const entry = (kustomization(dir).patches as Obj[]).find((p) => p.target?.kind === 'NetworkPolicy')!
+      expect(entry.target.name, o).toBe(policy.metadata.name)
+      const ops = docsOf(join(dir, entry.path as string))[0] as unknown as Obj[]
+      expect(
+        ops.map((op) => [op.op, op.path]),
+        o,
+      ).toEqual([['add', '/spec/ingress/0/from']])
+      const cidrs = (ops[0]!.value as Obj[]).map((peer) => peer.ipBlock?.cidr as string)
+      const ranges = docsOf(join(dir, 'service-source-ranges.yaml'))[0]!.spec
+        .loadBalancerSourceRanges as string[]
+      expect([...cidrs].sort(), o).toEqual([...ranges].sort())
+      const { allow } = compileIpAllowlist(configs.find((c) => c.name === o)!.config.network.allowlist)
+      for (const cidr of cidrs) expect(allow(cidr.split('/')[0]), `${o}: ${cidr}`).toBe(true)
+    }
+  })
+})
+
+describe('ServiceMonitor (components/prometheus-operator, optional)', () => {
+  const monitor = docsOf(join(COMPONENT, 'servicemonitor.yaml'))[0]!
+  const services = byKind(baseObjects, 'Service')
+  const adminService = services.find((s) => s.metadata.name === 'ehi-gateway-admin')!
+  const selects = (service: Obj) =>
+    Object.entries(monitor.spec.selector.matchLabels as Record<string, string>).every(
+      ([k, v]) => service.metadata.labels?.[k] === v,
+    )
+
+  it('is a Prometheus Operator ServiceMonitor in a kustomize Component no overlay includes by default', () => {
+    expect(monitor).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor' })
+    expect(kustomization(COMPONENT).resources).toEqual(['servicemonitor.yaml'])
+    for (const o of OVERLAYS) expect(kustomization(join(k8s, 'overlays', o)).components, o).toBeUndefined()
+  })
+
+  it('scrapes /metrics on the admin Service only', () => {
+    expect(services.filter(selects).map((s) => s.metadata.name)).toEqual(['ehi-gateway-admin'])
+    const endpoints = monitor.spec.endpoints as Obj[]
+    expect(endpoints).toHaveLength(1)
+    expect(endpoints[0]!.path).toBe('/metrics')
+    expect((adminService.spec.ports as Obj[]).map((p) => p.name)).toContain(endpoints[0]!.port)
+  })
+
+  it('names the job as the alerting rules select it (up{job="ehi-gateway"})', () => {
+    const rules = parse(
+      readFileSync(join(root, 'deploy', 'monitoring', 'prometheus-alerts.yaml'), 'utf8'),
+    ) as {
+      groups: { rules: { alert?: string; expr: string }[] }[]
+    }
+    const down = rules.groups.flatMap((g) => g.rules).find((r) => r.alert === 'EhiGatewayDown')!
+    const job = /up\{job="([^"]+)"\}/.exec(down.expr)?.[1]
+    expect(adminService.metadata.labels[monitor.spec.jobLabel as string]).toBe(job)
+  })
+})
+
+describe('the image tag', () => {
+  it("is package.json's version in every overlay, and the base names no tag", () => {
+    expect(container.image).toBe('ehi-gateway')
+    for (const o of OVERLAYS) {
+      const images = kustomization(join(k8s, 'overlays', o)).images as Obj[]
+      expect(images, o).toEqual([{ name: 'ehi-gateway', newName: expect.any(String), newTag: VERSION }])
+    }
+  })
+})
+
 describe('overlays', () => {
   it("keep each environment's Thredd CA bundle and addresses apart", () => {
     const secretNames = OVERLAYS.map((o) => {
@@ -308,6 +417,7 @@ describe.skipIf(!kustomize)(`kustomize build (${kustomize?.join(' ') ?? 'not ins
         'ConfigMap',
         'Deployment',
         'HorizontalPodAutoscaler',
+        'NetworkPolicy',
         'PodDisruptionBudget',
         'Service',
         'Service',
@@ -332,7 +442,18 @@ describe.skipIf(!kustomize)(`kustomize build (${kustomize?.join(' ') ?? 'not ins
       'thredd-ca': `thredd-ca-${overlay}`,
       'audit-key': 'ehi-gateway-audit',
     })
-    expect(spec.containers[0].image).toMatch(/^registry\.example\.com\/ehi-gateway:\d+\.\d+\.\d+$/)
+    expect(spec.containers[0].image).toBe(`registry.example.com/ehi-gateway:${VERSION}`)
+    const policy = one(objects, 'NetworkPolicy')
+    const ehiPort = (policy.spec.ingress as Obj[])[0]!
+    expect(ehiPort.ports).toEqual([{ port: 'ehi', protocol: 'TCP' }])
+    expect((ehiPort.from as Obj[]).map((peer) => peer.ipBlock.cidr).sort()).toEqual(
+      [
+        ...(one(
+          objects.filter((o) => o.spec?.type === 'LoadBalancer'),
+          'Service',
+        ).spec.loadBalancerSourceRanges as string[]),
+      ].sort(),
+    )
     const hpa = one(objects, 'HorizontalPodAutoscaler')
     expect(hpa.spec.minReplicas).toBeGreaterThan(one(objects, 'PodDisruptionBudget').spec.minAvailable)
     const configMap = one(objects, 'ConfigMap')
@@ -342,5 +463,26 @@ describe.skipIf(!kustomize)(`kustomize build (${kustomize?.join(' ') ?? 'not ins
     expect(validateConfig(parse(configMap.data[posix.basename(entry.file)] as string)).issues).toEqual([])
     const lb = objects.find((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer')!
     expect(lb.spec.loadBalancerSourceRanges.length).toBeGreaterThan(0)
+  })
+
+  it('builds an overlay with the ServiceMonitor component: the monitor lands in the namespace', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'ehi-kustomize-'))
+    try {
+      const overlay = join(k8s, 'overlays', 'sandbox')
+      const namespace = kustomization(overlay).namespace as string
+      // kustomize wants relative paths to other kustomization roots.
+      writeFileSync(
+        join(tmp, 'kustomization.yaml'),
+        `namespace: ${namespace}\nresources:\n  - ${relative(tmp, overlay)}\ncomponents:\n  - ${relative(tmp, COMPONENT)}\n`,
+      )
+      const objects = build(tmp)
+      const monitor = one(objects, 'ServiceMonitor')
+      expect(monitor.metadata.namespace).toBe(namespace)
+      const admin = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'ehi-gateway-admin')!
+      for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels as Record<string, string>))
+        expect(admin.metadata.labels[k], k).toBe(v)
+    } finally {
+      rmSync(tmp, { recursive: true, force: true })
+    }
   })
 })

@@ -5,23 +5,26 @@
  * classes. With promtool installed, the rules are also checked, unit-tested and every dashboard
  * query is parsed.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { collectDefaultMetrics, Registry } from 'prom-client'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { metricCatalog } from '../../src/tools/docs/render-docs.ts'
 import { MESSAGE_CLASSES } from '../../src/plane/ehi/ehi-message.ts'
 import { REASONS } from '../../src/reasons.ts'
 import { CRL_FETCH_FAILURES, CRL_FETCH_SUCCESSES } from '../../src/control/rules/crl-schedule.ts'
+import { freePort } from '../support/ports.ts'
+import { eventually, sleep } from '../support/wait.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 const dir = join(root, 'deploy', 'monitoring')
 const RULES = join(dir, 'prometheus-alerts.yaml')
 const RULE_TESTS = join(dir, 'prometheus-alerts.test.yaml')
 const DASHBOARD = join(dir, 'grafana-dashboard.json')
+const ALERTMANAGER = join(dir, 'alertmanager.yaml')
 
 // ---------------------------------------------------------------------------------------------
 // What exists: the catalog, the prom-client defaults we use, and what Prometheus adds itself.
@@ -273,6 +276,7 @@ interface RuleFile {
 interface Target {
   expr?: string
   refId?: string
+  legendFormat?: string
 }
 interface Panel {
   id: number
@@ -284,6 +288,10 @@ interface Panel {
   panels?: Panel[]
   fieldConfig?: {
     defaults?: { thresholds?: { steps?: { value: number | null }[] }; custom?: Record<string, unknown> }
+    overrides?: {
+      matcher: { id: string; options: string }
+      properties: { id: string; value: { steps?: { color: string; value: number | null }[] } }[]
+    }[]
   }
 }
 interface Dashboard {
@@ -450,6 +458,42 @@ describe('alerting rules (deploy/monitoring/prometheus-alerts.yaml)', () => {
     )
   })
 
+  it("measures the decision budget as Thredd's timer does: from TCP accept (exchange duration)", () => {
+    for (const name of ['EhiGatewayDecisionLatencyOverBudget', 'EhiGatewayDecisionLatencyNearBudget'])
+      expect(
+        analyse(alert(name)?.expr ?? '').selectors.map((s) => s.name),
+        name,
+      ).toEqual(['ehi_gateway_exchange_duration_seconds_bucket'])
+  })
+
+  it('replays a host outage in the unit tests: every page alert is listed and only one fires', () => {
+    interface RuleTest {
+      name?: string
+      alert_rule_test?: { eval_time: string; alertname: string; exp_alerts?: unknown[] }[]
+    }
+    const tests = (parse(readFileSync(RULE_TESTS, 'utf8')) as { tests: RuleTest[] }).tests
+    const outages = tests.filter((t) => t.name?.startsWith('one host outage pages once'))
+    expect(outages.length).toBeGreaterThanOrEqual(2)
+    const pages = alerts.filter((a) => a.labels?.severity === 'page').map((a) => a.alert)
+    for (const t of outages) {
+      const times = new Map<string, { listed: string[]; firing: string[] }>()
+      for (const c of t.alert_rule_test ?? []) {
+        const at = times.get(c.eval_time) ?? { listed: [], firing: [] }
+        at.listed.push(c.alertname)
+        if (c.exp_alerts?.length) at.firing.push(c.alertname)
+        times.set(c.eval_time, at)
+      }
+      for (const [time, { listed, firing }] of times) {
+        expect(listed, `${t.name} at ${time}`).toEqual(expect.arrayContaining(pages))
+        expect(firing.filter((n) => pages.includes(n)).length, `${t.name} at ${time}`).toBeLessThanOrEqual(1)
+      }
+      expect(
+        [...times.values()].some((at) => at.firing.length === 1),
+        t.name,
+      ).toBe(true)
+    }
+  })
+
   it('pages on every client-certificate refusal that may be Thredd (all identity reasons but no_client_cert)', () => {
     const identity = Object.entries(REASONS)
       .filter(([code, info]) => info.stage === 'identity' && code !== 'no_client_cert')
@@ -516,6 +560,45 @@ describe('Grafana dashboard (deploy/monitoring/grafana-dashboard.json)', () => {
       .filter((name) => !used.has(name))
     expect(missing).toEqual([])
     for (const name of PROCESS_DEFAULTS) expect(used).toContain(name)
+  })
+
+  it('draws the budget only over the exchange duration, from TCP accept as Thredd counts', () => {
+    const budget = dataPanels.filter(
+      (p) =>
+        p.fieldConfig?.defaults?.thresholds?.steps?.some((s) => s.value === 0.2) &&
+        (p.type === 'stat' ||
+          (p.fieldConfig.defaults.custom?.thresholdsStyle as { mode?: string } | undefined)?.mode !== 'off'),
+    )
+    // The request duration leaves the handshake out: never against Thredd's budget.
+    for (const p of budget)
+      for (const t of p.targets ?? [])
+        expect(t.expr, `panel "${p.title}"`).not.toContain('ehi_gateway_request_duration_seconds')
+    const endToEnd = budget.filter((p) => /^(Decision|Round trip)/.test(p.title))
+    expect(endToEnd.map((p) => p.title)).toHaveLength(3)
+    for (const p of endToEnd)
+      for (const t of p.targets ?? [])
+        expect(t.expr, `panel "${p.title}"`).toContain('ehi_gateway_exchange_duration_seconds_bucket')
+  })
+
+  it('shows the workers up and, red from one, how many of the configured ones are missing', () => {
+    const panel = dataPanels.find((p) => p.title === 'Workers')!
+    const byLegend = new Map((panel.targets ?? []).map((t) => [t.legendFormat, t.expr ?? '']))
+    expect(analyse(byLegend.get('up') ?? '').selectors.map((s) => s.name)).toEqual(['ehi_gateway_workers'])
+    expect(
+      analyse(byLegend.get('missing') ?? '')
+        .selectors.map((s) => s.name)
+        .sort(),
+    ).toEqual(['ehi_gateway_workers', 'ehi_gateway_workers_configured'])
+    expect(byLegend.get('missing')).toMatch(
+      /^sum\(ehi_gateway_workers_configured\{.*\}\) - sum\(ehi_gateway_workers\{/,
+    )
+    const missing = panel.fieldConfig?.overrides?.find((o) => o.matcher.options === 'missing')
+    expect(missing?.properties[0]?.value.steps).toEqual([
+      { color: 'green', value: null },
+      { color: 'red', value: 1 },
+    ])
+    // The count itself is never red: one worker without a cluster is the normal case.
+    expect(panel.fieldConfig?.defaults?.thresholds?.steps).toEqual([{ color: 'green', value: null }])
   })
 
   it('draws the 200 ms budget on the decision latency panel', () => {
@@ -638,3 +721,160 @@ describe('promtool', () => {
     }
   })
 })
+
+// ---------------------------------------------------------------------------------------------
+// Alertmanager (Debian package prometheus-alertmanager: amtool and the server).
+
+const amtool = spawnSync('amtool', ['--version'], { encoding: 'utf8' }).status === 0
+const alertmanagerBin = ['prometheus-alertmanager', 'alertmanager'].find(
+  (bin) => spawnSync(bin, ['--version'], { encoding: 'utf8' }).status === 0,
+)
+const amSkipNote = ' [skipped: apt-get install prometheus-alertmanager]'
+
+describe('alertmanager.yaml', () => {
+  const config = parse(readFileSync(ALERTMANAGER, 'utf8')) as {
+    route: { group_by: string[]; routes: { matchers: string[]; receiver: string }[] }
+    inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal?: string[] }[]
+  }
+
+  it('routes pages and tickets apart, one notification per alert and job', () => {
+    expect(config.route.group_by).toEqual(['alertname', 'job'])
+    expect(config.route.routes).toContainEqual(
+      expect.objectContaining({ matchers: ['severity="page"'], receiver: 'ehi-gateway-page' }),
+    )
+  })
+
+  it('names only alerts that exist in its inhibit rules', () => {
+    const names = new Set(alerts.map((a) => a.alert))
+    const unknown: string[] = []
+    for (const rule of config.inhibit_rules)
+      for (const m of [...rule.source_matchers, ...rule.target_matchers]) {
+        const match = /^alertname(=~|=|!=)"(.+)"$/.exec(m)
+        if (!match || match[2] === 'EhiGateway.+') continue
+        for (const name of match[2]!.split('|')) if (!names.has(name)) unknown.push(`${m}: ${name}`)
+      }
+    expect(unknown).toEqual([])
+  })
+
+  it.skipIf(!amtool)(`amtool check-config accepts it${amtool ? '' : amSkipNote}`, () => {
+    const r = spawnSync('amtool', ['check-config', ALERTMANAGER], { encoding: 'utf8' })
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0)
+    expect(r.stdout).toContain('SUCCESS')
+  })
+})
+
+/** What a running Alertmanager with alertmanager.yaml mutes, given a set of firing alerts. */
+describe.skipIf(!alertmanagerBin)(
+  `Alertmanager with alertmanager.yaml (${alertmanagerBin ?? 'not installed'})${alertmanagerBin ? '' : amSkipNote}`,
+  () => {
+    let child: ReturnType<typeof spawn> | undefined
+    let exited: Promise<unknown> | undefined
+    let base = ''
+    let storage = ''
+
+    beforeAll(async () => {
+      storage = mkdtempSync(join(tmpdir(), 'ehi-alertmanager-'))
+      const port = await freePort()
+      base = `http://127.0.0.1:${port}`
+      child = spawn(
+        alertmanagerBin!,
+        [
+          `--config.file=${ALERTMANAGER}`,
+          `--storage.path=${storage}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--cluster.listen-address=',
+          '--log.level=warn',
+        ],
+        { stdio: 'ignore' },
+      )
+      exited = new Promise((resolve) => child!.once('exit', resolve))
+      await eventually(async () => (await fetch(`${base}/-/ready`)).ok, 15_000, 'Alertmanager to be ready')
+    }, 20_000)
+
+    afterAll(async () => {
+      child?.kill('SIGTERM')
+      await exited
+      rmSync(storage, { recursive: true, force: true })
+    })
+
+    type Labels = Record<string, string>
+    /** Posts the alerts, then reads back which are muted (inhibited) once the states settle. */
+    async function muted(firing: Labels[]): Promise<Map<string, boolean>> {
+      const key = (l: Labels) => `${l.alertname}@${l.instance ?? '-'}`
+      const response = await fetch(`${base}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(firing.map((labels) => ({ labels, startsAt: new Date().toISOString() }))),
+      })
+      expect(response.status).toBe(200)
+      let previous = ''
+      const deadline = Date.now() + 5000
+      for (;;) {
+        const list = (await (await fetch(`${base}/api/v2/alerts`)).json()) as {
+          labels: Labels
+          status: { inhibitedBy: string[] }
+        }[]
+        const states = new Map(
+          list
+            .filter((a) => firing.some((f) => key(f) === key(a.labels)))
+            .map((a) => [key(a.labels), a.status.inhibitedBy.length > 0] as const),
+        )
+        const now = JSON.stringify([...states].sort())
+        if (states.size === firing.length && now === previous) return states
+        if (Date.now() > deadline) throw new Error(`alerts did not settle: ${now}`)
+        previous = now
+        await sleep(200)
+      }
+    }
+
+    const gw = (instance: string, alertname: string, severity: string, extra: Labels = {}): Labels => ({
+      alertname,
+      severity,
+      job: 'ehi-gateway',
+      instance,
+      ...extra,
+    })
+
+    it('one host outage: the host page stays, the pages and tickets that follow are muted, another gateway and a lost Cut_Off are not', async () => {
+      const states = await muted([
+        gw('gw1', 'EhiGatewayHostUnreachable', 'page'),
+        gw('gw1', 'EhiGatewayHostErrors', 'page', { reason: 'host_unreachable' }),
+        gw('gw1', 'EhiGatewayDecisionsNotAnsweredByHost', 'page'),
+        gw('gw1', 'EhiGatewayNotReady', 'page'),
+        gw('gw1', 'EhiGatewaySynthesizedAnswers', 'ticket', { class: 'advice', reason: 'host_unreachable' }),
+        gw('gw1', 'EhiGatewayHighRepeatRate', 'ticket', { class: 'advice' }),
+        gw('gw1', 'EhiGatewayThreddDecidesForHost', 'ticket'),
+        gw('gw1', 'EhiGatewayDecisionLatencyNearBudget', 'ticket'),
+        gw('gw1', 'EhiGatewayCutoffNotTaken', 'page'),
+        gw('gw2', 'EhiGatewaySynthesizedAnswers', 'ticket', { class: 'advice', reason: 'host_timeout' }),
+      ])
+      expect(Object.fromEntries(states)).toEqual({
+        'EhiGatewayHostUnreachable@gw1': false,
+        'EhiGatewayHostErrors@gw1': true,
+        'EhiGatewayDecisionsNotAnsweredByHost@gw1': true,
+        'EhiGatewayNotReady@gw1': true,
+        'EhiGatewaySynthesizedAnswers@gw1': true,
+        'EhiGatewayHighRepeatRate@gw1': true,
+        'EhiGatewayThreddDecidesForHost@gw1': true,
+        'EhiGatewayDecisionLatencyNearBudget@gw1': true,
+        'EhiGatewayCutoffNotTaken@gw1': false,
+        'EhiGatewaySynthesizedAnswers@gw2': false,
+      })
+    })
+
+    it('a gateway Prometheus cannot scrape: its other alerts and "no metrics at all" are muted', async () => {
+      const states = await muted([
+        gw('gw3', 'EhiGatewayDown', 'page'),
+        gw('gw3', 'EhiGatewayWorkerRestarted', 'ticket'),
+        { alertname: 'EhiGatewayMetricsAbsent', severity: 'page' },
+        gw('gw4', 'EhiGatewayWorkerRestarted', 'ticket'),
+      ])
+      expect(Object.fromEntries(states)).toEqual({
+        'EhiGatewayDown@gw3': false,
+        'EhiGatewayWorkerRestarted@gw3': true,
+        'EhiGatewayMetricsAbsent@-': true,
+        'EhiGatewayWorkerRestarted@gw4': false,
+      })
+    })
+  },
+)

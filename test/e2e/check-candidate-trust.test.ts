@@ -145,7 +145,7 @@ describe('check --admin', () => {
   }, 60_000)
 
   it('refuses an admin address that is not an http URL', async () => {
-    const cli = runCli(['check', `https://127.0.0.1:${h.port}/ehi`, '--admin', '127.0.0.1:9090'])
+    const cli = runCli(['check', `https://127.0.0.1:${h.port}/ehi`, '--admin', '127.0.0.1:8442'])
     expect(await cli.exited).toBe(2)
     expect(cli.stderr()).toContain('--admin must be the admin server URL')
     expect(cli.stderr()).toContain('[--admin URL]')

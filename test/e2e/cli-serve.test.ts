@@ -35,7 +35,7 @@ function validConfig(port: number) {
       clientCa: [pki.files['thredd-root-ca.pem'], pki.files['thredd-issuing-ca.pem']],
     },
     upstream: { url: host.url },
-    // One process and a free admin port: tests run in parallel and must not share 9090.
+    // One process and a free admin port: tests run in parallel and must not share 8442.
     workers: 1,
     admin: { port: 0 },
   }

@@ -70,7 +70,7 @@ describe('the demo', () => {
   })
 
   it('fetched both dev CRLs over HTTP from the demo CRL server', async () => {
-    const metrics = await (await fetch('http://127.0.0.1:9090/metrics')).text()
+    const metrics = await (await fetch('http://127.0.0.1:8442/metrics')).text()
     const fetched = metrics
       .split('\n')
       .filter((l) => l.startsWith('ehi_gateway_crl_fetches_total{') && l.includes('result="success"'))

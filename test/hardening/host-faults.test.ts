@@ -23,7 +23,7 @@ afterEach(async () => {
   host = undefined
 })
 
-async function gatewayFor(faultHost: FaultHost): Promise<Harness> {
+async function gatewayFor(faultHost: FaultHost, admin: Record<string, unknown> = {}): Promise<Harness> {
   return startHarness(pki, {
     upstream: { url: faultHost.url, connectTimeoutMs: 200 },
     ehi: {
@@ -32,7 +32,7 @@ async function gatewayFor(faultHost: FaultHost): Promise<Harness> {
         ['decision', 'reversal', 'advice', 'financial', 'cutoff', 'other'].map((c) => [c, DEADLINE_MS]),
       ),
     },
-    admin: { port: 0, hostProbeIntervalMs: 100 },
+    admin: { port: 0, hostProbeIntervalMs: 100, ...admin },
   })
 }
 
@@ -190,7 +190,8 @@ describe('host faults', () => {
       'every message answered (safe answers while down or slow, no Ack 1 the host did not give); back to host answers within a second of the host recovering, readiness back to ready, without any operator action',
       async (c) => {
         host = await startFaultHost({ listen: false })
-        h = await gatewayFor(host)
+        // Readiness follows the host only when asked to (admin.readinessChecksHost).
+        h = await gatewayFor(host, { readinessChecksHost: true })
         const readyz = async () => (await fetch(`http://127.0.0.1:${h!.gateway.adminPort}/readyz`)).status
         let stop = false
         const traffic = sendMany(pki, h.port, 10_000, { intervalMs: 40, stop: () => stop })

@@ -1,6 +1,7 @@
 /**
- * The admin server: /livez, /readyz that follows the host's reachability, /metrics with every
- * documented metric. Plain HTTP on its own port, never the EHI port.
+ * The admin server: /livez, /readyz (which follows the host's reachability only with
+ * admin.readinessChecksHost), /metrics with every documented metric. Plain HTTP on its own port,
+ * never the EHI port.
  */
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -79,43 +80,99 @@ describe('admin server', () => {
   })
 })
 
-describe('readiness follows the internal host', () => {
-  let h2: Harness
+describe('the internal host and readiness', () => {
   let stand: Server
   let hostPort: number
+  let byDefault: Harness
+  let checksHost: Harness
   beforeAll(async () => {
     stand = createServer((socket) => socket.destroy())
     await new Promise<void>((resolve) => stand.listen(0, '127.0.0.1', resolve))
     hostPort = (stand.address() as AddressInfo).port
-    h2 = await startHarness(pki, {
-      upstream: { url: `http://127.0.0.1:${hostPort}/ehi` },
-      admin: { hostProbeIntervalMs: 100 },
+    const upstream = { url: `http://127.0.0.1:${hostPort}/ehi` }
+    byDefault = await startHarness(pki, { upstream, admin: { hostProbeIntervalMs: 100 } })
+    checksHost = await startHarness(pki, {
+      upstream,
+      admin: { hostProbeIntervalMs: 100, readinessChecksHost: true },
     })
   })
   afterAll(async () => {
-    await h2.close()
+    await byDefault?.close()
+    await checksHost?.close()
     stand.close()
   })
 
-  const readyz = async () => {
-    const res = await fetch(`http://127.0.0.1:${h2.gateway.adminPort}/readyz`)
+  const adminGet = async (h: Harness, path: string) => {
+    const res = await fetch(`http://127.0.0.1:${h.gateway.adminPort}${path}`)
+    return { status: res.status, text: await res.text() }
+  }
+  const readyz = async (h: Harness) => {
+    const res = await adminGet(h, '/readyz')
     return {
       status: res.status,
-      body: (await res.json()) as { checks: { name: string; ok: boolean; detail: string }[] },
+      body: JSON.parse(res.text) as { checks: { name: string; ok: boolean; detail: string }[] },
     }
   }
+  const hostReachable = async (h: Harness) =>
+    /^ehi_gateway_host_reachable (\d)$/m.exec((await adminGet(h, '/metrics')).text)?.[1]
 
-  it('is ready while the host accepts connections, fails when it goes down, and recovers', async () => {
-    expect((await poll(readyz, (r) => r.status === 200)).status).toBe(200)
+  it('reports ehi_gateway_ready 1 at a scrape before anything asked /readyz', async () => {
+    const text = (await adminGet(byDefault, '/metrics')).text
+    expect(/^ehi_gateway_ready (\d)$/m.exec(text)?.[1]).toBe('1')
+  })
+
+  it('by default stays ready through a host outage, reporting the host; with admin.readinessChecksHost it turns unready and recovers', async () => {
+    for (const h of [byDefault, checksHost])
+      expect(
+        (
+          await poll(
+            () => readyz(h),
+            (r) => r.status === 200,
+          )
+        ).status,
+      ).toBe(200)
     await new Promise((resolve) => stand.close(resolve))
-    const down = await poll(readyz, (r) => r.status === 503)
+
+    // admin.readinessChecksHost: true: unready, the host check names the failure.
+    const down = await poll(
+      () => readyz(checksHost),
+      (r) => r.status === 503,
+    )
     expect(down.status).toBe(503)
     expect(down.body.checks.find((c) => c.name === 'host')).toMatchObject({
       ok: false,
       detail: expect.stringContaining('ECONNREFUSED'),
     })
+
+    // The default: the probe sees the outage (metric and /readyz line), readiness stays.
+    expect(
+      await poll(
+        () => hostReachable(byDefault),
+        (v) => v === '0',
+      ),
+    ).toBe('0')
+    const stays = await readyz(byDefault)
+    expect(stays.status).toBe(200)
+    expect(stays.body.checks.find((c) => c.name === 'host')).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/ECONNREFUSED.*reported only: admin\.readinessChecksHost is off/),
+    })
+
     stand = createServer((socket) => socket.destroy())
     await new Promise<void>((resolve) => stand.listen(hostPort, '127.0.0.1', resolve))
-    expect((await poll(readyz, (r) => r.status === 200)).status).toBe(200)
+    expect(
+      (
+        await poll(
+          () => readyz(checksHost),
+          (r) => r.status === 200,
+        )
+      ).status,
+    ).toBe(200)
+    expect(
+      await poll(
+        () => hostReachable(byDefault),
+        (v) => v === '1',
+      ),
+    ).toBe('1')
   })
 })

@@ -1,6 +1,7 @@
 /**
- * Readiness: the gateway is ready only while it can admit Thredd and reach the host. Pure: takes
- * the loaded material, the probe result and the clock.
+ * Readiness: the gateway is ready only while it can admit Thredd (and, with
+ * admin.readinessChecksHost, reach the host). Pure: takes the loaded material, the probe result
+ * and the clock.
  */
 import { describeCandidateCounts, type CandidateCounts } from './candidate-summary.ts'
 import type { TlsMaterial, TrustStore } from '../../runtime/tls-material.ts'
@@ -10,6 +11,11 @@ export interface ReadinessInput {
   material: TlsMaterial
   hostReachable: boolean | undefined
   hostProbeDetail: string | undefined
+  /**
+   * admin.readinessChecksHost: an unreachable host fails readiness. Without it the host line is
+   * reported only, so a host outage leaves the gateways in the load balancer, answering Thredd.
+   */
+  hostRequired?: boolean
   /** Worker processes up and expected (cluster mode). */
   workers?: { up: number; expected: number }
   /**
@@ -89,14 +95,19 @@ export function readinessChecks(input: ReadinessInput): Check[] {
     })
   }
 
-  checks.push({
-    name: 'host',
-    ok: input.hostReachable === true,
-    detail:
-      input.hostReachable === undefined
-        ? 'not probed yet'
-        : (input.hostProbeDetail ?? (input.hostReachable ? 'reachable' : 'unreachable')),
-  })
+  const probed =
+    input.hostReachable === undefined
+      ? 'not probed yet'
+      : (input.hostProbeDetail ?? (input.hostReachable ? 'reachable' : 'unreachable'))
+  checks.push(
+    input.hostRequired === true
+      ? { name: 'host', ok: input.hostReachable === true, detail: probed }
+      : {
+          name: 'host',
+          ok: true,
+          detail: `${probed} (reported only: admin.readinessChecksHost is off)`,
+        },
+  )
 
   if (input.workers) {
     const { up, expected } = input.workers

@@ -80,7 +80,7 @@ describe('readCandidateCounts', () => {
 })
 
 describe('candidateTrustCheck', () => {
-  const admin = 'http://127.0.0.1:9090'
+  const admin = 'http://127.0.0.1:8442'
   const readiness = { ok: true, detail: 'loaded (reported only, never enforced): 1 CAs' }
   it.each<[string, AdminObservation, string, RegExp]>([
     [
