@@ -7,7 +7,12 @@ import type { KeyObject } from 'node:crypto'
 import { PkiBuilder, type CertificateOptions, type Issued } from '../../src/tools/pki/pki-builder.ts'
 import type { HashName, KeySpec, NameAttribute } from '../../src/tools/pki/x509-builder.ts'
 import { certificateSubjectDer, parseCrl } from '../../src/plane/tls/crl.ts'
-import { isSelfSigned, type CaEntry, type TrustStore } from '../../src/runtime/tls-material.ts'
+import {
+  isSelfSigned,
+  type CaEntry,
+  type TlsMaterial,
+  type TrustStore,
+} from '../../src/runtime/tls-material.ts'
 import { THREDD_CLIENT, THREDD_LEAF_SUBJECT } from './test-pki.ts'
 
 export const DAY = 86_400_000
@@ -103,6 +108,14 @@ export function caEntry(ca: TestCert, crls: readonly Buffer[] = [], revoked = fa
 
 export function trustOf(cas: CaEntry[], crlEnabled: boolean): TrustStore {
   return { cas, crlEnabled }
+}
+
+/** TLS material as the readiness rules read it: a trust store and, if given, one server leaf. */
+export function materialOf(trust: TrustStore, server?: TestCert): TlsMaterial {
+  return {
+    serverChains: server ? [{ file: 'memory', leaf: server.cert, chain: [server.cert], keyType: 'ec' }] : [],
+    trust,
+  } as unknown as TlsMaterial
 }
 
 /** The serial bytes of a certificate, for CRLs that revoke it. */
