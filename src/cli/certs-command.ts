@@ -5,7 +5,6 @@
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { findExecutable, readServerViews } from '../tools/go-live/probes.ts'
 import { hostPort, parseTarget, TargetError } from '../tools/go-live/target.ts'
 import { DEV_PKI_FILES, ensureDevPki } from '../tools/pki/dev-pki.ts'
@@ -16,8 +15,16 @@ import {
   type Inspection,
 } from '../tools/pki/rules/inspect-pem.ts'
 import { buildServerCsr, csrFileStem } from '../tools/pki/server-csr.ts'
+import { packageRoot } from '../package-info.ts'
+import { defineCommand, parseCommand, usageError } from './command-line.ts'
 
-export function certsDev(out: string, force: boolean): string {
+export function certsDev(args: string[]): number {
+  const { values } = parseCommand(CERTS_DEV, args)
+  process.stdout.write(devPki(values.out ?? join(packageRoot(), 'certs', 'dev'), values.force === true))
+  return 0
+}
+
+function devPki(out: string, force: boolean): string {
   const dir = resolve(out)
   const result = ensureDevPki(dir, { force })
   const files = Object.values(DEV_PKI_FILES)
@@ -28,33 +35,67 @@ export function certsDev(out: string, force: boolean): string {
     : `The dev PKI in ${dir} is ${result.reason}; use --force to regenerate it.\n`
 }
 
-export const CERTS_TOOLS_USAGE = `  certs inspect FILE|https://host:port [--json]
-                               Show the certificates (and CRLs) of a PEM/DER file or those a live
-                               server presents: chain tree, names, key, validity, SPKI pin and
-                               SHA-256 fingerprint ready for clientAuth.pins.
-  certs csr --cn NAME [--san DNS|IP ...] [--key-type ec|rsa] [--out DIR] [--force]
-                               Write a private key (ECDSA P-256 by default, or RSA 2048; mode 0600)
-                               and a CSR for the public CA that issues the server certificate.
-                               An existing key is never replaced without --force.
-`
+export const CERTS_DEV = defineCommand({
+  name: 'certs dev',
+  synopsis: '[--out DIR] [--force]',
+  summary: "Generate the dev PKI (the demo's CAs, certificates, keys and CRLs).",
+  description: `Generate the dev PKI the demo, the tests and the bench use: stand-ins for Thredd's CAs
+and transport certificate, a server chain (RSA and ECDSA), and CRLs. An existing, still valid dev
+PKI is kept. Never use these keys outside a demo.`,
+  options: {
+    out: { type: 'string', value: 'DIR', help: 'Where to write it. Default: certs/dev in the package.' },
+    force: { type: 'boolean', help: 'Regenerate it even when the existing one is valid.' },
+  },
+})
 
-/** `certs inspect` and `certs csr`; returns the exit code. */
-export async function certsToolCommand(sub: 'inspect' | 'csr', args: string[]): Promise<number> {
-  return sub === 'inspect' ? certsInspect(args) : certsCsr(args)
-}
+export const CERTS_INSPECT = defineCommand({
+  name: 'certs inspect',
+  synopsis: 'FILE|https://host:port [--json] [--timeout MS]',
+  summary: 'Show the certificates and CRLs of a file or of a live server, with pins.',
+  description: `Show the certificates (and CRLs) of a PEM/DER file or those a live server presents: chain
+tree, names, key, validity, SPKI pin and SHA-256 fingerprint ready for clientAuth.pins, and a
+server's acceptable client certificate CA names.`,
+  options: {
+    json: { type: 'boolean', help: 'JSON instead of text.' },
+    timeout: {
+      type: 'string',
+      value: 'MS',
+      default: '5000',
+      help: 'How long to wait for a live server, in milliseconds (at least 100).',
+    },
+  },
+  maxPositionals: 1,
+  notes: 'Exit codes: 0 shown, 1 nothing readable (or the server could not be read), 2 usage.',
+})
 
-function usage(message: string): number {
-  process.stderr.write(`ehi-gateway certs: ${message}\nUsage:\n${CERTS_TOOLS_USAGE}`)
-  return 2
-}
+export const CERTS_CSR = defineCommand({
+  name: 'certs csr',
+  synopsis: '--cn NAME [--san DNS|IP ...] [--key-type ec|rsa] [--out DIR] [--force]',
+  summary: "Write a private key and a CSR for the public CA's server certificate.",
+  description: `Write a private key (ECDSA P-256 by default, or RSA 2048; mode 0600) and a certificate
+signing request for the public CA that issues the gateway's server certificate. An existing key
+is never replaced without --force.`,
+  options: {
+    cn: { type: 'string', value: 'NAME', help: 'The host name Thredd connects to (required); also a SAN.' },
+    san: {
+      type: 'string',
+      multiple: true,
+      default: [],
+      value: 'DNS|IP',
+      help: 'A further subject alternative name; repeat for each.',
+    },
+    'key-type': { type: 'string', value: 'ec|rsa', default: 'ec', help: 'The key: ECDSA P-256 or RSA 2048.' },
+    out: { type: 'string', value: 'DIR', default: '.', help: 'Where to write NAME.key and NAME.csr.' },
+    force: { type: 'boolean', help: 'Replace an existing key.' },
+  },
+})
 
-async function certsInspect(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { json: { type: 'boolean', default: false }, timeout: { type: 'string', default: '5000' } },
-  })
-  if (positionals.length !== 1) return usage('give one file or https://host:port')
+export async function certsInspect(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(CERTS_INSPECT, args)
+  if (positionals.length !== 1) throw usageError(CERTS_INSPECT, 'give one file or https://host:port')
+  const timeoutMs = Number(values.timeout)
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100)
+    throw usageError(CERTS_INSPECT, '--timeout must be a number of milliseconds (>= 100)')
   const input = positionals[0]!
   const now = new Date()
   if (/^https:\/\//i.test(input)) {
@@ -62,14 +103,14 @@ async function certsInspect(args: string[]): Promise<number> {
     try {
       target = parseTarget(input)
     } catch (error) {
-      if (error instanceof TargetError) return usage(error.message)
+      if (error instanceof TargetError) throw usageError(CERTS_INSPECT, error.message)
       throw error
     }
     const { views, notes } = await readServerViews(
       {
         target,
         ca: undefined,
-        timeoutMs: Number(values.timeout) || 5000,
+        timeoutMs,
         openssl: findExecutable('openssl'),
       },
       false,
@@ -134,25 +175,17 @@ async function certsInspect(args: string[]): Promise<number> {
     : 0
 }
 
-function certsCsr(args: string[]): number {
-  const { values } = parseArgs({
-    args,
-    options: {
-      cn: { type: 'string' },
-      san: { type: 'string', multiple: true, default: [] },
-      'key-type': { type: 'string', default: 'ec' },
-      out: { type: 'string', default: '.' },
-      force: { type: 'boolean', default: false },
-    },
-  })
-  if (!values.cn) return usage('--cn NAME is required (the host name Thredd connects to)')
+export function certsCsr(args: string[]): number {
+  const { values } = parseCommand(CERTS_CSR, args)
+  const usage = (problem: string) => usageError(CERTS_CSR, problem)
+  if (!values.cn) throw usage('--cn NAME is required (the host name Thredd connects to)')
   const keyType = values['key-type']
-  if (keyType !== 'ec' && keyType !== 'rsa') return usage('--key-type is ec or rsa')
+  if (keyType !== 'ec' && keyType !== 'rsa') throw usage('--key-type is ec or rsa')
   let result
   try {
     result = buildServerCsr({ cn: values.cn, sans: values.san, keyType })
   } catch (error) {
-    return usage((error as Error).message)
+    throw usage((error as Error).message)
   }
   const dir = resolve(values.out)
   mkdirSync(dir, { recursive: true })

@@ -6,7 +6,6 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { rootCertificates } from 'node:tls'
-import { parseArgs } from 'node:util'
 import { candidateTrustCheck, type AdminObservation } from '../tools/go-live/rules/candidate-trust-check.ts'
 import { evaluateChecks } from '../tools/go-live/evaluate-checks.ts'
 import { findExecutable, runProbes } from '../tools/go-live/probes.ts'
@@ -16,48 +15,72 @@ import { parseTarget, TargetError } from '../tools/go-live/target.ts'
 import { issuerOf } from '../tools/pki/rules/certificate-info.ts'
 import { certificateIssuerDer } from '../tools/pki/rules/x509-name.ts'
 import { splitPem } from '../plane/tls/pem.ts'
+import { defineCommand, parseCommand, usageError } from './command-line.ts'
 
-export const CHECK_USAGE = `  check URL [--cert FILE --key FILE] [--ca FILE] [--expect-client-ca NAME ...] [--sample FILE]
-        [--admin URL] [--json]
-                               Connect to an EHI endpoint as Thredd would and run the go-live
-                               checks (protocols, suites, chain, client CA names, 400/403 without
-                               a client certificate, 200 and an EHI answer with it, HSTS). Exit 0
-                               only when every required check passes. --admin http://HOST:PORT
-                               (the gateway's admin server) adds an informational check: the
-                               candidate trust's differences from the live trust (would_refuse,
-                               would_allow by reason).
-`
+export const CHECK = defineCommand({
+  name: 'check',
+  synopsis: 'URL [options]',
+  summary: "Run Thredd's go-live checks against an EHI endpoint (ours or any other).",
+  description: `Connect to an EHI endpoint as Thredd would (a new TLS connection per probe) and run the
+go-live checks: protocols, cipher suites, the chain sent and its trust, expiry and host name,
+the client CA names asked for, 400/403 without a client certificate, 200 and an EHI answer with
+it, and HSTS. Works against any endpoint: the gateway, an nginx, a load balancer.`,
+  options: {
+    cert: {
+      type: 'string',
+      value: 'FILE',
+      help: "A client certificate to present, as Thredd's transport certificate (with --key). Without it the check with a client certificate is skipped.",
+    },
+    key: { type: 'string', value: 'FILE', help: 'The private key of --cert.' },
+    ca: {
+      type: 'string',
+      value: 'FILE',
+      help: 'Trust anchors for the server chain (PEM). Default: the system roots, as Thredd and SSL Labs use.',
+    },
+    'expect-client-ca': {
+      type: 'string',
+      multiple: true,
+      default: [],
+      value: 'NAME',
+      help: 'A CA name the server must ask for (a part of the name, any case); repeat for each. Without it, and with --cert, the issuer of the client certificate must be asked for.',
+    },
+    sample: {
+      type: 'string',
+      value: 'FILE',
+      help: 'The message to POST (XML or JSON). Default: a synthetic 0100 authorisation built into the command.',
+    },
+    admin: {
+      type: 'string',
+      value: 'URL',
+      help: "The gateway's admin server (http://HOST:PORT): adds an informational check, the candidate trust's differences from the live trust (would_refuse, would_allow by reason).",
+    },
+    json: { type: 'boolean', help: 'The report as JSON (same content).' },
+    timeout: {
+      type: 'string',
+      value: 'MS',
+      default: '5000',
+      help: 'How long each probe may take, in milliseconds (at least 100).',
+    },
+  },
+  maxPositionals: 1,
+  notes:
+    'Exit codes: 0 every required check passed, 1 one did not (or the server cannot be reached), 2 usage.',
+})
 
 export async function checkCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      cert: { type: 'string' },
-      key: { type: 'string' },
-      ca: { type: 'string' },
-      'expect-client-ca': { type: 'string', multiple: true, default: [] },
-      sample: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '5000' },
-      admin: { type: 'string' },
-    },
-  })
-  const usage = (message: string) => {
-    process.stderr.write(`ehi-gateway check: ${message}\nUsage:\n${CHECK_USAGE}`)
-    return 2
-  }
-  if (positionals.length !== 1) return usage('give exactly one URL, for example https://127.0.0.1:8443/ehi')
-  if (Boolean(values.cert) !== Boolean(values.key)) return usage('--cert and --key go together')
+  const { values, positionals } = parseCommand(CHECK, args)
+  const usage = (problem: string) => usageError(CHECK, problem)
+  if (positionals.length !== 1) throw usage('give exactly one URL, for example https://127.0.0.1:8443/ehi')
+  if (Boolean(values.cert) !== Boolean(values.key)) throw usage('--cert and --key go together')
   const timeoutMs = Number(values.timeout)
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100)
-    return usage('--timeout must be a number of milliseconds (>= 100)')
+    throw usage('--timeout must be a number of milliseconds (>= 100)')
 
   let admin: string | undefined
   if (values.admin !== undefined) {
     const url = URL.parse(values.admin)
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-      return usage('--admin must be the admin server URL, for example http://127.0.0.1:8442')
+      throw usage('--admin must be the admin server URL, for example http://127.0.0.1:8442')
     admin = url.origin
   }
 
@@ -65,7 +88,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   try {
     target = parseTarget(positionals[0]!)
   } catch (error) {
-    if (error instanceof TargetError) return usage(error.message)
+    if (error instanceof TargetError) throw usage(error.message)
     throw error
   }
 
@@ -96,13 +119,13 @@ export async function checkCommand(args: string[]): Promise<number> {
         .filter((b) => b.label === 'CERTIFICATE')
         .map((b) => b.der)
     : rootCertificates
-  if (ca && anchorPems.length === 0) return usage(`${values.ca} holds no PEM certificate`)
+  if (ca && anchorPems.length === 0) throw usage(`${values.ca} holds no PEM certificate`)
   const anchors = anchorPems.map((pem) => new X509Certificate(pem))
 
   let clientIssuer: { text: string; der: Buffer } | undefined
   if (cert) {
     const first = splitPem(cert).find((b) => b.label === 'CERTIFICATE')
-    if (!first) return usage(`${values.cert} holds no PEM certificate`)
+    if (!first) throw usage(`${values.cert} holds no PEM certificate`)
     const leaf = new X509Certificate(first.der)
     clientIssuer = { text: issuerOf(leaf), der: certificateIssuerDer(leaf.raw) }
   }

@@ -8,7 +8,6 @@
  */
 import { once } from 'node:events'
 import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs'
-import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { hasIssueUnder, loadConfig, resolveSqliteUrl } from '../config/load-config.ts'
 import { reconcileCutoff } from '../ledger/rules/cutoff-reconcile.ts'
 import { createStore, ledgerSettings } from '../ledger/ledger-settings.ts'
@@ -25,176 +24,148 @@ import {
   tailLine,
 } from '../ledger/rules/render.ts'
 import type { LedgerStore } from '../ledger/store.ts'
+import {
+  defineCommand,
+  parseCommand,
+  usageError,
+  type CommandSpec,
+  type OptionTable,
+} from './command-line.ts'
 
-const COMMON = `  --config FILE, -c FILE    The gateway's configuration (default: EHI_GATEWAY_CONFIG); its
-                            ledger section says where the ledger is.
-  --url URL                 The ledger to read instead (sqlite:/path/ledger.db or postgres://...).
-  --help, -h                This help.`
+const COMMON = {
+  config: {
+    type: 'string',
+    short: 'c',
+    value: 'FILE',
+    help: "The gateway's configuration, whose ledger section says where the ledger is. Default: the file EHI_GATEWAY_CONFIG names.",
+  },
+  url: {
+    type: 'string',
+    value: 'URL',
+    help: 'The ledger to read instead (sqlite:/path/ledger.db or postgres://...).',
+  },
+} as const satisfies OptionTable
 
-const HELP: Record<string, string> = {
-  migrate: `Usage: ehi-gateway ledger migrate [options]
+const TIME = 'TIME: an ISO 8601 time (2026-11-27T10:00:00Z) or a time ago (30m, 2h, 7d).'
 
-Creates the ledger (SQLite: the file and its folder) or brings its schema to this version. The
-gateway does the same at start; run it ahead of a rollout to see the result. A schema newer
-than this ehi-gateway is refused and left untouched.
-
-Options:
-${COMMON}
-`,
-  show: `Usage: ehi-gateway ledger show <TXn_ID> [options]
-
-Every message the ledger holds with this TXn_ID (each attempt, follow-up advices, resends): its
-arrival, answer (host or gateway-made), reason, timings, request id, trace id, client
-certificate and gateway. Exit 1 when there is none.
-
-Options:
-  --json                    One JSON object per message, one per line.
-${COMMON}
-`,
-  tail: `Usage: ehi-gateway ledger tail [options]
-
-Prints the latest messages, one line each, then follows new ones until Ctrl-C.
-
-Options:
-  --lines N, -n N           How many of the latest to print first (default 10).
-  --no-follow               Print them and stop (--follow, the default, keeps following).
-  --interval MS             How often to look for new messages when following (default 1000).
-  --json                    JSON lines instead of text.
-${COMMON}
-`,
-  export: `Usage: ehi-gateway ledger export --since TIME [options]
-
-Writes every message that arrived from TIME on, oldest first.
-TIME: an ISO 8601 time (2026-11-27T10:00:00Z) or a time ago (30m, 2h, 7d).
-
-Options:
-  --since TIME              Required.
-  --until TIME              Up to (not including) this time (default: now).
-  --format jsonl|csv        JSON lines (default) or CSV with a header line.
-  --output FILE, -o FILE    Write to FILE instead of standard output.
-${COMMON}
-`,
-  stats: `Usage: ehi-gateway ledger stats [options]
-
-Messages by class and outcome, with acknowledgements and resends.
-
-Options:
-  --since TIME              From (default: 24h). TIME as for export.
-  --until TIME              Up to (default: now).
-  --json                    JSON instead of a table.
-${COMMON}
-`,
-  reconcile: `Usage: ehi-gateway ledger reconcile --cutoff <CutoffID> [options]
-
-Compares a Cut_Off's counters (acknowledged / not acknowledged per category, for its TXn_ID
-range) with the messages in the ledger now, and lists the TXn_IDs that may explain a
-difference. Read-only: the gateway records its own comparison when the Cut_Off arrives.
-Exit 0 when they match, 1 otherwise.
-
-Options:
-  --cutoff ID               The CutoffID (required).
-  --limit N                 List at most N TXn_IDs per category (default 100).
-  --json                    JSON instead of text.
-${COMMON}
-`,
+/** `ehi-gateway ledger <command>`, each with its options (tested: every option is in its help). */
+export const LEDGER = {
+  migrate: defineCommand({
+    name: 'ledger migrate',
+    synopsis: '[options]',
+    summary: 'Create the ledger or bring its schema to this version.',
+    description: `Creates the ledger (SQLite: the file and its folder) or brings its schema to this version.
+The gateway does the same at start; run it ahead of a rollout to see the result. A schema newer
+than this ehi-gateway is refused and left untouched.`,
+    options: { ...COMMON },
+  }),
+  show: defineCommand({
+    name: 'ledger show',
+    synopsis: '<TXn_ID> [options]',
+    summary: 'Every message the ledger holds with one TXn_ID.',
+    description: `Every message the ledger holds with this TXn_ID (each attempt, follow-up advices,
+resends): its arrival, answer (host or gateway-made), reason, timings, request id, trace id,
+client certificate and gateway. Exit 1 when there is none.`,
+    options: { json: { type: 'boolean', help: 'One JSON object per message, one per line.' }, ...COMMON },
+    maxPositionals: 1,
+  }),
+  tail: defineCommand({
+    name: 'ledger tail',
+    synopsis: '[options]',
+    summary: 'The latest messages, then new ones as they arrive.',
+    description: 'Prints the latest messages, one line each, then follows new ones until Ctrl-C.',
+    options: {
+      lines: {
+        type: 'string',
+        short: 'n',
+        value: 'N',
+        default: '10',
+        help: 'How many of the latest to print first.',
+      },
+      follow: {
+        type: 'boolean',
+        default: true,
+        negatable: true,
+        help: 'Keep following new messages (the default); --no-follow prints the latest and stops.',
+      },
+      interval: {
+        type: 'string',
+        value: 'MS',
+        default: '1000',
+        help: 'How often to look for new messages when following.',
+      },
+      json: { type: 'boolean', help: 'JSON lines instead of text.' },
+      ...COMMON,
+    },
+  }),
+  export: defineCommand({
+    name: 'ledger export',
+    synopsis: '--since TIME [options]',
+    summary: 'Every message from a time on, as JSON lines or CSV.',
+    description: `Writes every message that arrived from TIME on, oldest first.\n\n${TIME}`,
+    options: {
+      since: { type: 'string', value: 'TIME', help: 'From this time (required).' },
+      until: { type: 'string', value: 'TIME', help: 'Up to (not including) this time. Default: now.' },
+      format: {
+        type: 'string',
+        value: 'jsonl|csv',
+        default: 'jsonl',
+        help: 'JSON lines, or CSV with a header line.',
+      },
+      output: {
+        type: 'string',
+        short: 'o',
+        value: 'FILE',
+        help: 'Write to FILE instead of standard output.',
+      },
+      ...COMMON,
+    },
+  }),
+  stats: defineCommand({
+    name: 'ledger stats',
+    synopsis: '[options]',
+    summary: 'Messages by class and outcome, with acknowledgements and resends.',
+    description: `Messages by class and outcome, with acknowledgements and resends.\n\n${TIME}`,
+    options: {
+      since: { type: 'string', value: 'TIME', default: '24h', help: 'From this time.' },
+      until: { type: 'string', value: 'TIME', help: 'Up to this time. Default: now.' },
+      json: { type: 'boolean', help: 'JSON instead of a table.' },
+      ...COMMON,
+    },
+  }),
+  reconcile: defineCommand({
+    name: 'ledger reconcile',
+    synopsis: '--cutoff <CutoffID> [options]',
+    summary: "Compare a Cut_Off's counters with the messages in the ledger.",
+    description: `Compares a Cut_Off's counters (acknowledged / not acknowledged per category, for its
+TXn_ID range) with the messages in the ledger now, and lists the TXn_IDs that may explain a
+difference. Read-only: the gateway records its own comparison when the Cut_Off arrives. Exit 0
+when they match, 1 otherwise.`,
+    options: {
+      cutoff: { type: 'string', value: 'ID', help: 'The CutoffID (required).' },
+      limit: { type: 'string', value: 'N', default: '100', help: 'List at most N TXn_IDs per category.' },
+      json: { type: 'boolean', help: 'JSON instead of text.' },
+      ...COMMON,
+    },
+  }),
 }
 
-export const LEDGER_USAGE = `  ledger <migrate|show|tail|export|stats|reconcile> [--config FILE] ...
-                               The message ledger: show <TXn_ID>, tail, export --since TIME,
-                               stats, reconcile --cutoff ID, migrate. \`ledger <command> --help\`.
-`
+export type LedgerCommand = keyof typeof LEDGER
 
 type Out = (text: string) => void
 
 class Usage extends Error {}
 
-const COMMON_OPTIONS = {
-  config: { type: 'string', short: 'c' },
-  url: { type: 'string' },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const satisfies ParseArgsConfig['options']
-
-const OPTIONS: Record<string, ParseArgsConfig['options']> = {
-  migrate: {},
-  show: { json: { type: 'boolean', default: false } },
-  tail: {
-    lines: { type: 'string', short: 'n', default: '10' },
-    follow: { type: 'boolean', default: true },
-    interval: { type: 'string', default: '1000' },
-    json: { type: 'boolean', default: false },
-  },
-  export: {
-    since: { type: 'string' },
-    until: { type: 'string' },
-    format: { type: 'string', default: 'jsonl' },
-    output: { type: 'string', short: 'o' },
-  },
-  stats: {
-    since: { type: 'string', default: '24h' },
-    until: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  },
-  reconcile: {
-    cutoff: { type: 'string' },
-    limit: { type: 'string', default: '100' },
-    json: { type: 'boolean', default: false },
-  },
-}
-
-/** Every option of each subcommand, as --help must list them (tested). */
-export function ledgerOptions(sub: string): string[] {
-  return Object.keys({ ...COMMON_OPTIONS, ...OPTIONS[sub] })
-}
-
-export const LEDGER_COMMANDS = Object.keys(HELP)
-
-/** Runs `ehi-gateway ledger ...`; returns the exit code. */
-export async function ledgerCommand(args: string[], out: Out, err: Out): Promise<number> {
-  const [sub, ...rest] = args
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    out(
-      `Usage: ehi-gateway ledger <command> [options]\n\nCommands: ${Object.keys(HELP).join(', ')}.\n${Object.values(
-        HELP,
-      )
-        .map((h) => `\n${h.split('\n')[0]}`)
-        .join('')}\n\nSee ehi-gateway ledger <command> --help.\n`,
-    )
-    return sub === undefined ? 2 : 0
-  }
-  if (!(sub in HELP)) {
-    err(
-      `ehi-gateway ledger: unknown command ${JSON.stringify(sub)} (migrate, show, tail, export, stats, reconcile)\n`,
-    )
-    return 2
-  }
-  const usage = (message: string) => {
-    err(`ehi-gateway ledger ${sub}: ${message} (see ehi-gateway ledger ${sub} --help)\n`)
-    return 2
-  }
-
-  let values: Record<string, string | boolean | undefined>
-  let positionals: string[]
-  try {
-    const parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      allowNegative: true,
-      options: { ...COMMON_OPTIONS, ...OPTIONS[sub] },
-    })
-    values = parsed.values as Record<string, string | boolean | undefined>
-    positionals = parsed.positionals
-  } catch (error) {
-    // node's message is one line already; keep only it.
-    return usage((error as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, ''))
-  }
-  if (values.help) {
-    out(HELP[sub]!)
-    return 0
-  }
+/** Runs `ehi-gateway ledger <sub> ...`; returns the exit code, throws a UsageError on bad usage. */
+export async function ledgerCommand(sub: LedgerCommand, args: string[], out: Out, err: Out): Promise<number> {
+  const spec: CommandSpec = LEDGER[sub]
+  const parsed = parseCommand(spec, args)
+  const values = parsed.values as Record<string, string | boolean | undefined>
+  const usage = (problem: string) => usageError(spec, problem)
 
   // Arguments first: a usage error is named before any configuration or store is read.
-  const plan = checkArguments(sub, values, positionals, Date.now())
-  if (typeof plan === 'string') return usage(plan)
+  const plan = checkArguments(sub, values, parsed.positionals, Date.now())
+  if (typeof plan === 'string') throw usage(plan)
 
   let store: LedgerStore
   try {

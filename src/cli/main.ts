@@ -1,101 +1,96 @@
 #!/usr/bin/env node
 /**
- * The ehi-gateway command. Thin: parses arguments, calls the library, maps the result to an
- * exit code (0 ok, 1 failure at run time, 2 bad configuration or usage). The only module that
- * may end the process.
+ * The ehi-gateway command. Thin: finds the command, parses its arguments by its option table
+ * (command-line.ts), calls the library, maps the result to an exit code (0 ok, 1 failure at run
+ * time, 2 bad configuration or usage). The only module that may end the process.
  */
-import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/config-issues.ts'
-import { CERTS_TOOLS_USAGE, certsDev, certsToolCommand } from './certs-command.ts'
-import { CHECK_USAGE, checkCommand } from './check-command.ts'
-import { demo } from './demo-command.ts'
-import { packageRoot, packageVersion } from '../package-info.ts'
-import { REFERENCE_HOST_USAGE, referenceHostCommand } from './reference-host-command.ts'
-import { serve } from './serve-command.ts'
-import { LEDGER_USAGE, ledgerCommand } from './ledger-command.ts'
-import { VERIFY_CONFIG_USAGE, verifyConfigCommand } from './verify-config-command.ts'
-import { simulate, SIMULATE_USAGE, UsageError } from './simulate-command.ts'
-import { join } from 'node:path'
+import { closestName } from '../config/did-you-mean.ts'
+import { packageVersion } from '../package-info.ts'
+import { CommandError, renderCommandList, renderHelp, UsageError, wantsHelp } from './command-line.ts'
+import { COMMANDS, GROUPS, out, err } from './commands.ts'
 
 const USAGE = `Usage: ehi-gateway <command> [options]
 
 Commands:
-  serve [--config FILE]        Run the gateway. FILE is YAML or JSON; EHI_GATEWAY_CONFIG also names
-                               it, and EHI_GATEWAY_* variables override single settings.
-  demo                         Run the demo: dev PKI, the gateway on https://127.0.0.1:8443/ehi and
-                               the embedded reference EHI host behind it (what \`npm start\` runs).
-  certs dev [--out DIR] [--force]
-                               Generate the dev PKI (default DIR: certs/dev).
-${CERTS_TOOLS_USAGE}${CHECK_USAGE}${VERIFY_CONFIG_USAGE}${LEDGER_USAGE}${SIMULATE_USAGE}${REFERENCE_HOST_USAGE}
-  --version, --help
+${renderCommandList(COMMANDS.map((c) => c.spec)).join('\n')}
+
+ehi-gateway <command> --help shows a command's options. ehi-gateway --version shows the version.
 
 Exit codes: 0 ok, 1 failure at run time, 2 invalid configuration or usage.
 `
 
+function groupHelp(group: string): string {
+  const subs = COMMANDS.filter((c) => c.spec.name.startsWith(`${group} `)).map((c) => c.spec)
+  return `Usage: ehi-gateway ${group} <command> [options]
+
+${GROUPS[group]}
+
+Commands:
+${renderCommandList(subs).join('\n')}
+
+See ehi-gateway ${group} <command> --help.
+`
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv
-  switch (command) {
-    case 'serve': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } })
-      await serve(values.config)
-      return -1
-    }
-    case 'demo':
-      parseArgs({ args: rest, options: {} })
-      await demo()
-      return -1
-    case 'certs': {
-      const [sub, ...args] = rest
-      if (sub === 'inspect' || sub === 'csr') return certsToolCommand(sub, args)
-      if (sub !== 'dev') {
-        process.stderr.write(`Unknown certs command ${JSON.stringify(sub ?? '')}\n\n${USAGE}`)
-        return 2
-      }
-      const { values } = parseArgs({
-        args,
-        options: { out: { type: 'string' }, force: { type: 'boolean', default: false } },
-      })
-      process.stdout.write(certsDev(values.out ?? join(packageRoot(), 'certs', 'dev'), values.force))
-      return 0
-    }
-    case 'simulate':
-      try {
-        return await simulate(
-          rest,
-          (text) => process.stdout.write(text),
-          (line) => process.stderr.write(`${line}\n`),
-        )
-      } catch (error) {
-        if (!(error instanceof UsageError)) throw error
-        process.stderr.write(`${error.message}\n\nUsage:\n${SIMULATE_USAGE}\n`)
-        return 2
-      }
-    case 'check':
-      return checkCommand(rest)
-    case 'verify-config':
-      return verifyConfigCommand(rest)
-    case 'reference-host':
-      return referenceHostCommand(rest)
-    case 'ledger':
-      return ledgerCommand(
-        rest,
-        (text) => process.stdout.write(text),
-        (text) => process.stderr.write(text),
-      )
+  const [first, ...rest] = argv
+  switch (first) {
     case '--version':
     case '-v':
-      process.stdout.write(`${packageVersion()}\n`)
+      out(`${packageVersion()}\n`)
       return 0
     case undefined:
+      err(USAGE)
+      return 2
     case '--help':
     case '-h':
-    case 'help':
-      process.stdout.write(USAGE)
-      return command === undefined ? 2 : 0
-    default:
-      process.stderr.write(`Unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
-      return 2
+      out(USAGE)
+      return 0
+    case 'help': {
+      // `ehi-gateway help check`, `ehi-gateway help ledger show`
+      if (rest.length === 0) {
+        out(USAGE)
+        return 0
+      }
+      return main([...rest, '--help'])
+    }
   }
+  let name = first
+  let args = rest
+  if (first in GROUPS) {
+    const [sub, ...subArgs] = rest
+    if (sub === undefined || sub === '--help' || sub === '-h') {
+      if (sub === undefined) {
+        const subs = COMMANDS.filter((c) => c.spec.name.startsWith(`${first} `)).map((c) => c.spec.name)
+        throw new UsageError(
+          `ehi-gateway ${first}: give a command: ${subs.map((s) => s.slice(first.length + 1)).join(', ')} (see ehi-gateway ${first} --help)`,
+        )
+      }
+      out(groupHelp(first))
+      return 0
+    }
+    name = `${first} ${sub}`
+    args = subArgs
+  }
+  const command = COMMANDS.find((c) => c.spec.name === name)
+  if (!command) {
+    const group = first in GROUPS ? first : undefined
+    const known = COMMANDS.map((c) => c.spec.name)
+      .filter((n) => !group || n.startsWith(`${group} `))
+      .map((n) => (group ? n.slice(group.length + 1) : n))
+    const given = group ? name.slice(group.length + 1) : name
+    const near = closestName(given, known)
+    const prefix = group ? `ehi-gateway ${group}` : 'ehi-gateway'
+    throw new UsageError(
+      `${prefix}: unknown command ${JSON.stringify(given)}${near ? `; did you mean ${near}?` : ''} (see ${prefix} --help)`,
+    )
+  }
+  if (wantsHelp(args)) {
+    out(renderHelp(command.spec))
+    return 0
+  }
+  return command.run(args)
 }
 
 main(process.argv.slice(2)).then(
@@ -104,13 +99,12 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code)
   },
   (error: unknown) => {
+    if (error instanceof CommandError) {
+      process.stderr.write(`${error.message}\n`)
+      process.exit(error.exitCode)
+    }
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`)
-      process.exit(2)
-    }
-    const code = (error as { code?: string }).code
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      process.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
       process.exit(2)
     }
     process.stderr.write(`ehi-gateway: ${(error as Error).stack ?? String(error)}\n`)

@@ -3,74 +3,99 @@
  * directly), reported against Thredd's budget. Bounded by --duration plus Thredd's resends, with
  * a progress line.
  */
-import { parseArgs } from 'node:util'
 import { failures, renderReport } from '../tools/simulate/rules/render-report.ts'
 import { runSimulation } from '../tools/simulate/run-simulation.ts'
 import { SIMULATION_SCENARIOS, type SimulationScenario } from '../tools/simulate/rules/simulation-plan.ts'
 import { THREDD_RESEND_EVERY_MS, THREDD_RESEND_TIMES } from '../tools/simulate/rules/thredd-behaviour.ts'
+import { defineCommand, parseCommand, usageError } from './command-line.ts'
 
-export const SIMULATE_USAGE = `  simulate --target URL --cert FILE --key FILE [--ca FILE] [--scenario mixed|auth|cutoff|...]
-           [--rate R] [--duration SECONDS] [--format xml|json] [--reuse-connections]
-           [--mode 1|2|3|4] [--budget-ms 200] [--time-scale 1] [--resends 5]
-           [--allow-over-budget] [--json] [--help]
-                               Send Thredd-like EHI traffic and report latency percentiles against
-                               the budget and the answers by class. As Thredd: a new TLS
-                               connection per message (unless --reuse-connections),
-                               application/xml with a soapaction and a traceparent, give up at
-                               the budget; resend unacknowledged messages every 2 minutes
-                               (--resends times, same TXn_ID, SendingAttemptCount + 1); after a
-                               missed decision, send the follow-up advice of --mode.
-                               --scenario: mixed, or one message repeated:
-${wrap(SIMULATION_SCENARIOS.filter((s) => s !== 'mixed').join(', '), 31, 100)}
-                               --time-scale F: run Thredd's resend schedule F times faster.
-                               Exit 1 when a message was never acknowledged, got no HTTP answer
-                               or a non-conforming one, or (without --allow-over-budget) an
-                               answer came after the budget.`
-
-/** Words of `text` in lines of at most `width` characters, each indented by `indent` spaces. */
-function wrap(text: string, indent: number, width: number): string {
-  const lines: string[] = []
-  let line = ''
-  for (const word of text.split(' ')) {
-    if (line && indent + line.length + 1 + word.length > width) {
-      lines.push(line)
-      line = word
-    } else line = line ? `${line} ${word}` : word
-  }
-  if (line) lines.push(line)
-  return lines.map((l) => `${' '.repeat(indent)}${l}`).join('\n')
-}
-
-export class UsageError extends Error {}
+export const SIMULATE = defineCommand({
+  name: 'simulate',
+  synopsis: '--target URL --cert FILE --key FILE [options]',
+  summary: "Send Thredd-like EHI traffic and report latency against Thredd's budget.",
+  description: `Send Thredd-like EHI traffic and report latency percentiles against the budget and the
+answers by class. As Thredd: a new TLS connection per message (unless --reuse-connections),
+application/xml with a soapaction and a traceparent, give up at the budget; resend
+unacknowledged messages every ${THREDD_RESEND_EVERY_MS / 60_000} minutes (--resends times, same TXn_ID,
+SendingAttemptCount + 1); after a missed decision, send the follow-up advice of --mode. Bounded by
+--duration plus Thredd's resends, with a progress line.`,
+  options: {
+    target: {
+      type: 'string',
+      value: 'URL',
+      help: 'The EHI endpoint (https://), the gateway or a host (required).',
+    },
+    cert: {
+      type: 'string',
+      value: 'FILE',
+      help: 'The client certificate to present (required: Thredd always presents one).',
+    },
+    key: { type: 'string', value: 'FILE', help: 'Its private key (required).' },
+    ca: {
+      type: 'string',
+      value: 'FILE',
+      help: "Trust anchors for the endpoint's chain. Default: the system roots.",
+    },
+    scenario: {
+      type: 'string',
+      value: 'NAME',
+      default: 'auth',
+      help: `mixed, or one message repeated: ${SIMULATION_SCENARIOS.filter((s) => s !== 'mixed').join(', ')}.`,
+    },
+    rate: { type: 'string', value: 'R', default: '10', help: 'Messages per second (up to 5000).' },
+    duration: {
+      type: 'string',
+      value: 'SECONDS',
+      default: '10',
+      help: 'How long to send new messages (up to 3600).',
+    },
+    format: { type: 'string', value: 'xml|json', default: 'xml', help: 'The message format.' },
+    'reuse-connections': {
+      type: 'boolean',
+      help: 'Keep connections open between messages (Thredd does not).',
+    },
+    mode: {
+      type: 'string',
+      value: '1-4',
+      default: '1',
+      help: "The programme's EHI mode: which follow-up advice a missed decision gets.",
+    },
+    'budget-ms': { type: 'string', value: 'MS', default: '200', help: "Thredd's answer budget." },
+    'time-scale': {
+      type: 'string',
+      value: 'F',
+      default: '1',
+      help: "Run Thredd's resend schedule F times faster.",
+    },
+    resends: {
+      type: 'string',
+      value: 'N',
+      default: String(THREDD_RESEND_TIMES),
+      help: 'How many times an unacknowledged message is sent again (0 to 100).',
+    },
+    'allow-over-budget': { type: 'boolean', help: 'An answer after the budget does not fail the run.' },
+    json: { type: 'boolean', help: 'The report as JSON.' },
+  },
+  notes: `Exit codes: 0 passed; 1 a message was never acknowledged, got no HTTP answer or a
+non-conforming one, or (without --allow-over-budget) an answer came after the budget; 2 usage.`,
+})
 
 /**
- * Runs the simulation; returns the exit code: 0 passed, 1 failed (see failures()), 2 usage. A
- * usage problem is reported on one line through `error`.
+ * Runs the simulation; returns the exit code: 0 passed, 1 failed (see failures()). Throws a
+ * UsageError (one line) on bad usage.
  */
 export async function simulate(
   args: string[],
   write: (text: string) => void,
   progress: (line: string) => void,
-  error: (line: string) => void = progress,
 ): Promise<number> {
-  let values: ReturnType<typeof parse>
-  try {
-    values = parse(args)
-  } catch (problem) {
-    // parseArgs: an unknown option, a missing value or a stray argument.
-    error(`ehi-gateway simulate: ${(problem as Error).message.split('\n')[0]} (see --help)`)
-    return 2
-  }
-  if (values.help) {
-    write(`Usage:\n${SIMULATE_USAGE}\n`)
-    return 0
-  }
+  const { values } = parseCommand(SIMULATE, args)
   const problems: string[] = []
   if (!values.target) problems.push('--target is required')
   if (!values.cert || !values.key)
     problems.push('--cert and --key are required (Thredd always presents a client certificate)')
   if (!SIMULATION_SCENARIOS.includes(values.scenario as SimulationScenario))
-    problems.push(`--scenario must be mixed or a message scenario (see --help)`)
+    problems.push('--scenario must be mixed or one of the message scenarios')
   if (values.format !== 'xml' && values.format !== 'json') problems.push('--format must be xml or json')
   const rate = Number(values.rate)
   const durationS = Number(values.duration)
@@ -92,10 +117,7 @@ export async function simulate(
   } catch {
     problems.push('--target is not a valid URL')
   }
-  if (problems.length || !target) {
-    error(`ehi-gateway simulate: ${problems.join('; ')} (see --help)`)
-    return 2
-  }
+  if (problems.length || !target) throw usageError(SIMULATE, problems.join('; '))
 
   const report = await runSimulation({
     target,
@@ -117,33 +139,4 @@ export async function simulate(
   const failed = failures(report, values['allow-over-budget'])
   for (const reason of failed) progress(`failed: ${reason}`)
   return failed.length ? 1 : 0
-}
-
-/** Every option of the command (each is in SIMULATE_USAGE; a test holds them together). */
-export const SIMULATE_OPTIONS = {
-  target: { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  ca: { type: 'string' },
-  scenario: { type: 'string', default: 'auth' },
-  rate: { type: 'string', default: '10' },
-  duration: { type: 'string', default: '10' },
-  format: { type: 'string', default: 'xml' },
-  'reuse-connections': { type: 'boolean', default: false },
-  mode: { type: 'string', default: '1' },
-  'budget-ms': { type: 'string', default: '200' },
-  'time-scale': { type: 'string', default: '1' },
-  resends: { type: 'string', default: String(THREDD_RESEND_TIMES) },
-  'allow-over-budget': { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const
-
-function parse(args: string[]) {
-  return parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: SIMULATE_OPTIONS,
-  }).values
 }

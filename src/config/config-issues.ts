@@ -27,6 +27,28 @@ export function formatIssues(issues: readonly ConfigIssue[], file?: string): str
   return [`Invalid configuration${where}: ${count}`, ...lines].join('\n')
 }
 
+/**
+ * True when an issue concerns `field`: at it, below it, or at a section above it (then `field`
+ * may be missing or of another type). A check that reads `field` cannot trust it then; every
+ * other check still runs, so one pass names every bad field it can.
+ */
+export function hasIssueAt(issues: readonly ConfigIssue[], field: string): boolean {
+  return issues.some((i) => i.path === '(top level)' || isWithin(i.path, field) || isWithin(field, i.path))
+}
+
+/**
+ * True when an issue is at `field` or at a section above it: the value at `field` itself is in
+ * doubt (missing, or of another type), though its parts may not be.
+ */
+export function hasIssueOver(issues: readonly ConfigIssue[], field: string): boolean {
+  return issues.some((i) => i.path === '(top level)' || isWithin(field, i.path))
+}
+
+/** True when `path` is `outer` or a field or list item below it. */
+function isWithin(path: string, outer: string): boolean {
+  return path === outer || path.startsWith(`${outer}.`) || path.startsWith(`${outer}[`)
+}
+
 /** `/tls/serverCertificates/0/key` -> `tls.serverCertificates[0].key` */
 export function pointerToPath(pointer: string): string {
   return pointer

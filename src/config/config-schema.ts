@@ -12,6 +12,13 @@ export const FILE_PATH = 'x-file-path'
  * config file like a FILE_PATH, but the file is the gateway's own data, not an input to read.
  */
 export const SQLITE_URL = 'x-sqlite-url'
+/**
+ * What a value that fails a field's `pattern` is told, in words rather than the regular
+ * expression. The key is the one VS Code's and the YAML language server's schema support read.
+ */
+export const PATTERN_MESSAGE = 'patternErrorMessage'
+
+const HTTP_URL = 'must be an http:// or https:// URL'
 
 const FilePath = (description: string) => Type.String({ minLength: 1, description, [FILE_PATH]: true })
 const FilePaths = (description: string, options: { minItems?: number; default?: string[] } = {}) =>
@@ -140,7 +147,7 @@ export const ConfigSchema = Type.Object(
             ),
             fetch: Type.Object(
               {
-                urls: Type.Array(Type.String({ pattern: '^https?://' }), {
+                urls: Type.Array(Type.String({ pattern: '^https?://', [PATTERN_MESSAGE]: HTTP_URL }), {
                   description:
                     "CRL URLs to fetch over HTTP(S), for example Thredd's Issuing CA CRL (its URL is in the CRL Distribution Points of the transport certificate Thredd presents). Each CRL is matched to the CA in tls.clientCa that issued it (name and signature); a CRL from another issuer, with a bad signature, older than the one in force or already expired is refused and the last good one kept. DER or PEM bodies.",
                   default: [],
@@ -229,6 +236,7 @@ export const ConfigSchema = Type.Object(
                 description:
                   "OCSP responder URL (http or https) used for every client certificate. Default: the OCSP URL in the certificate's authorityInfoAccess extension; a certificate with neither has no answer (see policy).",
                 pattern: '^https?://',
+                [PATTERN_MESSAGE]: HTTP_URL,
               }),
             ),
             firstSightTimeoutMs: Millis(
@@ -427,7 +435,7 @@ export const ConfigSchema = Type.Object(
 
     routes: Type.Object(
       {
-        paths: Type.Array(Type.String({ pattern: '^/' }), {
+        paths: Type.Array(Type.String({ pattern: '^/', [PATTERN_MESSAGE]: 'must start with /' }), {
           description: 'URL paths that accept EHI messages (POST). Other paths answer 404.',
           default: ['/ehi'],
           minItems: 1,
@@ -447,6 +455,7 @@ export const ConfigSchema = Type.Object(
         url: Type.String({
           description: 'URL of the internal EHI host (http or https). Every accepted message is POSTed here.',
           pattern: '^https?://',
+          [PATTERN_MESSAGE]: HTTP_URL,
         }),
         connectTimeoutMs: Millis('Deadline for opening a connection to the host.', 1000),
         connections: Type.Integer({
@@ -527,6 +536,7 @@ export const ConfigSchema = Type.Object(
               description: 'Responsestatus of the synthesized decline (91 issuer unavailable, or 96).',
               default: '91',
               pattern: '^[0-9A-Z]{2}$',
+              [PATTERN_MESSAGE]: 'must be two digits or capital letters, a Responsestatus such as 91 or 96',
             }),
             acknowledgement: Type.Enum(['ack0', 'status'], {
               description:
@@ -699,6 +709,7 @@ export const ConfigSchema = Type.Object(
             description:
               "Where the message ledger is kept; unset (the default) = no ledger. `sqlite:/var/lib/ehi-gateway/ledger.db`: an embedded SQLite file (WAL mode) in a data directory the gateway may write, made if missing; a relative path resolves against the config file's folder. `postgres://user@host:5432/db`: a PostgreSQL database several gateways share (give the password in ledger.passwordFile, not in the URL). The ledger never delays an answer: when the store is unreachable, full, read-only, corrupt or of a newer schema, the gateway answers Thredd as before, logs one line per state change and counts deferred and dropped records.",
             pattern: '^(sqlite:.+|postgres(ql)?://.+)$',
+            [PATTERN_MESSAGE]: 'must start with sqlite: (a file) or postgres:// (a database)',
             [SQLITE_URL]: true,
           }),
         ),
@@ -712,6 +723,7 @@ export const ConfigSchema = Type.Object(
             description:
               'Name of this gateway in each record (letters, digits, `.`, `_`, `:`, `-`). Default: the host name and process id.',
             pattern: '^[A-Za-z0-9._:-]{1,64}$',
+            [PATTERN_MESSAGE]: 'must be 1 to 64 letters, digits, ".", "_", ":" or "-"',
           }),
         ),
         queueSize: Type.Integer({

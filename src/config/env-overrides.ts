@@ -16,6 +16,7 @@
 import type { TSchema } from 'typebox'
 import { schemaFields } from './config-schema.ts'
 import type { ConfigIssue } from './config-issues.ts'
+import { closestName } from './did-you-mean.ts'
 
 export const ENV_PREFIX = 'EHI_GATEWAY_'
 export const CONFIG_FILE_ENV = 'EHI_GATEWAY_CONFIG'
@@ -47,7 +48,13 @@ export function applyEnvOverrides(
     if (!name.startsWith(ENV_PREFIX) || name === CONFIG_FILE_ENV || raw === undefined) continue
     const field = byName.get(name)
     if (!field) {
-      issues.push({ path: name, message: 'is not a configuration key (see the configuration reference)' })
+      const near = closestName(name, byName.keys())
+      issues.push({
+        path: name,
+        message: near
+          ? `is not a configuration key; did you mean ${near} (${byName.get(near)!.path.join('.')})?`
+          : 'is not a configuration key (see the configuration reference)',
+      })
       continue
     }
     const converted = convert(raw, field.schema)

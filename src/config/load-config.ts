@@ -9,9 +9,18 @@ import type { TSchema } from 'typebox'
 import { Settings } from 'typebox/system'
 import Value from 'typebox/value'
 import { parse as parseYaml } from 'yaml'
-import { ConfigSchema, FILE_PATH, SQLITE_URL, type GatewayConfig } from './config-schema.ts'
+import {
+  ConfigSchema,
+  FILE_PATH,
+  PATTERN_MESSAGE,
+  schemaFields,
+  SQLITE_URL,
+  type GatewayConfig,
+} from './config-schema.ts'
 import { describeValue, pointerToPath, type ConfigIssue } from './config-issues.ts'
 import { applyEnvOverrides, CONFIG_FILE_ENV } from './env-overrides.ts'
+import { describeYamlError } from './yaml-errors.ts'
+import { closestName } from './did-you-mean.ts'
 
 export interface LoadedConfig {
   /** Typed and defaulted; only safe to use where `issues` is empty for that subtree. */
@@ -56,16 +65,17 @@ function readConfigFile(file: string): { value: Record<string, unknown> } | { is
     }
   }
   try {
-    // YAML 1.2 is a superset of JSON, so one parser reads both formats.
-    const value: unknown = parseYaml(text, { prettyErrors: false }) ?? {}
+    // YAML 1.2 is a superset of JSON, so one parser reads both formats. logLevel 'error': the
+    // library's warnings go to stderr and quote the file (an unresolved tag, say).
+    const value: unknown = parseYaml(text, { prettyErrors: false, logLevel: 'error' }) ?? {}
     if (typeof value !== 'object' || Array.isArray(value)) {
       return { issue: { path: '(file)', message: 'must contain a mapping of settings at the top level' } }
     }
     return { value: value as Record<string, unknown> }
   } catch (error) {
-    // The parser's message names the line and column; it does not quote file contents.
-    const message = (error as Error).message.split('\n')[0]
-    return { issue: { path: '(file)', message: `is not valid YAML or JSON: ${message}` } }
+    return {
+      issue: { path: '(file)', message: `is not valid YAML or JSON: ${describeYamlError(error, text)}` },
+    }
   }
 }
 
@@ -133,8 +143,42 @@ function toIssues(error: SchemaError, root: unknown): ConfigIssue[] {
     const missing = (error.params.requiredProperties as string[] | undefined) ?? []
     return missing.map((key) => ({ path: join(parent, key), message: 'is required' }))
   }
+  // One issue per unknown key, each under its own path with its own "did you mean".
+  if (error.keyword === 'additionalProperties') {
+    const parent = pointerToPath(error.instancePath)
+    const keys = (error.params.additionalProperties as string[] | undefined) ?? []
+    return keys.map((key) => {
+      const near = nearestSetting(parent, key)
+      return {
+        path: join(parent, key),
+        message: `is not a known setting${near ? `; did you mean ${near}?` : ''}`,
+      }
+    })
+  }
   const issue = toIssue(error, root)
   return issue ? [issue] : []
+}
+
+/**
+ * The setting an unknown key most likely meant: a near sibling (`tls.clientCA` -> `tls.clientCa`),
+ * else a field of that name elsewhere (`listen.allowlist` -> `network.allowlist`).
+ */
+function nearestSetting(parent: string, key: string): string | undefined {
+  const siblings = Object.keys(schemaAt(parent)?.properties ?? {})
+  const sibling = closestName(key, siblings)
+  if (sibling) return join(parent, sibling)
+  const wanted = key.toLowerCase()
+  const elsewhere = [...schemaFields()].filter((f) => f.path.at(-1)!.toLowerCase() === wanted)
+  return elsewhere.length === 1 ? elsewhere[0]!.path.join('.') : undefined
+}
+
+/** The object schema at a dotted path with list indexes (`tls.serverCertificates[0]`), if any. */
+function schemaAt(path: string): { properties?: Record<string, TSchema> } | undefined {
+  let node = ConfigSchema as { properties?: Record<string, TSchema>; items?: TSchema } | undefined
+  for (const segment of path.match(/[^.[\]]+/g) ?? []) {
+    node = (/^\d+$/.test(segment) ? node?.items : node?.properties?.[segment]) as typeof node
+  }
+  return node
 }
 
 function toIssue(error: SchemaError, root: unknown): ConfigIssue | undefined {
@@ -143,18 +187,18 @@ function toIssue(error: SchemaError, root: unknown): ConfigIssue | undefined {
     case 'boolean':
       // "schema is false" under additionalProperties; the additionalProperties error says it better.
       return undefined
-    case 'additionalProperties': {
-      const keys = (error.params.additionalProperties as string[]) ?? []
-      return {
-        path: keys.length === 1 ? join(path, keys[0]!) : path || '(top level)',
-        message: `is not a known setting${keys.length > 1 ? `s (${keys.join(', ')})` : ''}`,
-      }
-    }
+
     case 'enum': {
       const allowed = ((error.params.allowedValues as unknown[]) ?? [])
         .map((v) => JSON.stringify(v))
         .join(', ')
       return { path, message: `must be one of ${allowed}${describeValue(valueAt(root, error.instancePath))}` }
+    }
+    case 'pattern': {
+      // The schema words each pattern (PATTERN_MESSAGE); the regular expression is the fallback.
+      const words = (schemaAt(path) as Record<string, unknown> | undefined)?.[PATTERN_MESSAGE]
+      const message = typeof words === 'string' ? words : error.message
+      return { path, message: `${message}${describeValue(valueAt(root, error.instancePath))}` }
     }
     default:
       return {

@@ -2,13 +2,14 @@
  * Turns a loaded configuration into everything the data path decides with: the TLS material,
  * the source allowlist, the client-identity policy and the evaluator that combines them.
  * Collects the problems of every part together with the schema's, so one run names every bad
- * field; a part whose settings already failed the schema is skipped rather than guessed at.
+ * field: a check is skipped only when a field it reads failed the schema (it would be guessing),
+ * not when another field of its section did.
  */
 import { createHash } from 'node:crypto'
 import { compileIpAllowlist, type IpAllowlist } from '../plane/accept/ip-allowlist.ts'
 import { compileProxyProtocol } from '../plane/accept/proxy-protocol.ts'
 import type { GateState } from '../plane/io/connection-gate.ts'
-import { ConfigError, type ConfigIssue } from '../config/config-issues.ts'
+import { ConfigError, hasIssueAt, hasIssueOver, type ConfigIssue } from '../config/config-issues.ts'
 import {
   snapshotFingerprint,
   snapshotReader,
@@ -17,7 +18,7 @@ import {
   type FileReader,
 } from './config-snapshot.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
-import { hasIssueUnder, loadConfig, type LoadOptions } from '../config/load-config.ts'
+import { loadConfig, type LoadOptions } from '../config/load-config.ts'
 import { tokenHasher, type TokenHasher } from '../plane/ehi/audit-record.ts'
 import type { EhiMode } from '../plane/ehi/classify-ehi-message.ts'
 import type { MessageClass } from '../plane/ehi/ehi-message.ts'
@@ -98,29 +99,31 @@ export function compileSnapshot(
   const { config } = snapshot
   const read = snapshotReader(snapshot)
   const issues: ConfigIssue[] = [...priorIssues]
-  const skip = (prefix: string) => hasIssueUnder(priorIssues, prefix)
+  /** True when one of the fields a check reads failed the schema (or a section above it did). */
+  const skip = (...fields: string[]) => fields.some((field) => hasIssueAt(priorIssues, field))
 
   let allowIp: IpAllowlist | undefined
   let allowAllSources = false
-  if (!skip('network')) {
+  if (!skip('network.allowlist')) {
     const compiled = compileIpAllowlist(config.network.allowlist)
     issues.push(...compiled.issues)
     allowIp = compiled.allow
     allowAllSources = compiled.allowAll
   }
   // PROXY protocol settings are fixed for the listener's life (build-gateway.ts); checked here.
-  if (!skip('proxyProtocol')) issues.push(...compileProxyProtocol(config.proxyProtocol).issues)
+  if (!skip('proxyProtocol.enabled', 'proxyProtocol.trustedCidrs'))
+    issues.push(...compileProxyProtocol(config.proxyProtocol).issues)
 
   let policy: ReturnType<typeof compilePeerPolicy>['policy'] | undefined
-  if (!skip('clientAuth')) {
+  if (!skip('clientAuth.pins', 'clientAuth.allowedSubjects', 'clientAuth.requireClientAuthEku')) {
     const compiled = compilePeerPolicy(config.clientAuth)
     issues.push(...compiled.issues)
     policy = compiled.policy
   }
 
   let material: TlsMaterial | undefined
-  if (!skip('tls')) {
-    const loaded = loadTlsMaterial(config.tls, now, snapshot.extraCrls, read)
+  if (!hasIssueOver(priorIssues, 'tls')) {
+    const loaded = loadTlsMaterial(config.tls, now, snapshot.extraCrls, read, priorIssues)
     issues.push(...loaded.issues)
     material = loaded.material
   }
@@ -133,17 +136,18 @@ export function compileSnapshot(
   }
 
   let hostHeaders: HostHeaderPolicy | undefined
-  if (!skip('upstream')) {
+  if (!skip('upstream.forwardHeaders', 'upstream.clientCertHeaders')) {
     const compiled = compileHostHeaderPolicy(config.upstream)
     issues.push(...compiled.issues)
     hostHeaders = compiled.policy
   }
 
-  const candidate =
-    skip('candidateTrust') || skip('clientAuth') ? undefined : compileCandidate(config, now, read)
+  const candidate = skip('candidateTrust', 'clientAuth.requireClientAuthEku')
+    ? undefined
+    : compileCandidate(config, now, read)
   if (candidate) issues.push(...candidate.issues)
 
-  if (!skip('upstream') && config.upstream?.url) {
+  if (!skip('upstream.url') && config.upstream?.url) {
     try {
       const url = new URL(config.upstream.url)
       if (url.username || url.password)
@@ -153,15 +157,19 @@ export function compileSnapshot(
     }
   }
 
-  if (!skip('ehi')) {
-    if (APPROVAL_CODES.has(config.ehi.onHostFailure.declineResponseStatus)) {
-      issues.push({
-        path: 'ehi.onHostFailure.declineResponseStatus',
-        message: `${config.ehi.onHostFailure.declineResponseStatus} approves; the gateway never invents an approval (use 91 or 96)`,
-      })
-    }
+  if (
+    !skip('ehi.onHostFailure.declineResponseStatus') &&
+    APPROVAL_CODES.has(config.ehi.onHostFailure.declineResponseStatus)
+  ) {
+    issues.push({
+      path: 'ehi.onHostFailure.declineResponseStatus',
+      message: `${config.ehi.onHostFailure.declineResponseStatus} approves; the gateway never invents an approval (use 91 or 96)`,
+    })
+  }
+  // Each class's deadline on its own: one bad deadline does not hide another's problem.
+  if (!skip('ehi.threddBudgetMs') && !hasIssueOver(priorIssues, 'ehi.deadlineMs')) {
     for (const [cls, ms] of Object.entries(config.ehi.deadlineMs)) {
-      if (ms >= config.ehi.threddBudgetMs) {
+      if (!skip(`ehi.deadlineMs.${cls}`) && ms >= config.ehi.threddBudgetMs) {
         issues.push({
           path: `ehi.deadlineMs.${cls}`,
           message: `must be below ehi.threddBudgetMs (${config.ehi.threddBudgetMs} ms): past Thredd's budget an answer is useless`,
@@ -172,7 +180,7 @@ export function compileSnapshot(
 
   let tokenKey: Buffer | undefined
   const tokenWarnings: string[] = []
-  if (!skip('audit')) {
+  if (!skip('audit.tokenHmacKeyFile')) {
     const file = config.audit.tokenHmacKeyFile
     if (file) {
       try {

@@ -6,7 +6,7 @@
 import { constants, createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createSecureContext, type SecureContextOptions } from 'node:tls'
-import type { ConfigIssue } from '../config/config-issues.ts'
+import { hasIssueAt, hasIssueOver, type ConfigIssue } from '../config/config-issues.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
 import type { FileReader } from './config-snapshot.ts'
 import { certificateSubjectDer, parseCrl, verifyCrlSignature, type CrlInfo } from '../plane/tls/crl.ts'
@@ -59,21 +59,29 @@ type TlsConfig = GatewayConfig['tls']
 
 /**
  * `extraCrls` are CRLs fetched over HTTP (crl-refresh.ts), checked like those of tls.crl.files;
- * one whose issuer is no longer in tls.clientCa is left out with a warning.
+ * one whose issuer is no longer in tls.clientCa is left out with a warning. `schemaIssues`: the
+ * schema's problems; what reads a field among them is not checked (and no material is made),
+ * everything else is, so one run names every bad field it can. The `tls` section itself must be
+ * an object.
  */
 export function loadTlsMaterial(
   tls: TlsConfig,
   now = new Date(),
   extraCrls: readonly ExtraCrl[] = [],
   read: FileReader = readFromDisk,
+  schemaIssues: readonly ConfigIssue[] = [],
 ): { material?: TlsMaterial; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = []
   const warnings: string[] = []
+  const usable = (...fields: string[]) => !fields.some((field) => hasIssueAt(schemaIssues, field))
 
   const serverChains: ServerChain[] = []
   const certPems: string[] = []
   const keyPems: KeyObject[] = []
-  tls.serverCertificates.forEach((pair, index) => {
+  // A bad pair leaves the others to check, as long as the list itself is a list.
+  const pairs = hasIssueOver(schemaIssues, 'tls.serverCertificates') ? [] : tls.serverCertificates
+  pairs.forEach((pair, index) => {
+    if (!usable(`tls.serverCertificates[${index}]`)) return
     const loaded = loadServerPair(pair, `tls.serverCertificates[${index}]`, now, issues, warnings, read)
     if (loaded) {
       serverChains.push(loaded.chain)
@@ -89,13 +97,24 @@ export function loadTlsMaterial(
     })
   }
 
-  const fetchChecks = crlFetchIssues(tls.crl)
-  issues.push(...fetchChecks.issues)
-  warnings.push(...fetchChecks.warnings)
-  const { trust, crlPems, trustHash } = loadClientTrust(tls, now, issues, warnings, read, 'tls', {
-    extra: extraCrls,
-    fetching: crlFetchEnabled(tls.crl),
-  })
+  const crlUsable = usable('tls.crl.enabled', 'tls.crl.files', 'tls.crl.fetch')
+  if (crlUsable) {
+    const fetchChecks = crlFetchIssues(tls.crl)
+    issues.push(...fetchChecks.issues)
+    warnings.push(...fetchChecks.warnings)
+  }
+  // With the CRL settings in doubt, the CA bundle is still checked on its own.
+  const { trust, crlPems, trustHash } = usable('tls.clientCa')
+    ? loadClientTrust(
+        crlUsable ? tls : { clientCa: tls.clientCa, crl: { enabled: false, files: [] } },
+        now,
+        issues,
+        warnings,
+        read,
+        'tls',
+        { extra: extraCrls, fetching: crlUsable && crlFetchEnabled(tls.crl) },
+      )
+    : { trust: { cas: [], crlEnabled: false }, crlPems: [], trustHash: '' }
   const { cas } = trust
 
   const policy = {
@@ -109,9 +128,10 @@ export function loadTlsMaterial(
     // Client-initiated renegotiation is a CPU-exhaustion vector and never needed by Thredd.
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (tls.sessionTickets ? 0 : constants.SSL_OP_NO_TICKET),
   } as const
-  checkPolicy(tls, policy, issues)
+  if (usable('tls.ciphers', 'tls.ciphersuites', 'tls.ecdhCurves')) checkPolicy(tls, policy, issues)
 
-  if (issues.length > 0) return { issues }
+  // Material only from settings that all passed the schema.
+  if (issues.length > 0 || hasIssueAt(schemaIssues, 'tls')) return { issues }
 
   const secureContextOptions: SecureContextOptions = {
     ...policy,

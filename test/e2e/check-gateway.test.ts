@@ -162,11 +162,21 @@ describe('check against other gateway setups', () => {
 })
 
 describe('check usage', () => {
-  it('fails every check when nothing listens, and exits 1', async () => {
+  it('says once that nothing listens, runs no other check, and exits 1', async () => {
     const run = await runCheck(['https://127.0.0.1:1/ehi'])
     expect(run.code).toBe(1)
-    expect(Object.values(run.status).every((s) => s === 'fail')).toBe(true)
-    expect(run.report.checks[0]!.summary).toContain('ECONNREFUSED')
+    expect(run.status).toEqual({ connect: 'fail' })
+    expect(run.report.checks[0]!.summary).toBe(
+      'cannot reach the server: ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1',
+    )
+    expect(run.report.failed).toEqual(['connect'])
+  })
+
+  it('says it once in the text report too', async () => {
+    const run = runCli(['check', 'https://127.0.0.1:1/ehi'])
+    expect(await run.exited).toBe(1)
+    expect(run.stdout().match(/cannot reach the server/g)).toHaveLength(1)
+    expect(run.stdout()).toContain('Not ready for Thredd: connect did not pass.')
   })
 
   it.each([

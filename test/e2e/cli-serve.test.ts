@@ -4,6 +4,7 @@
  * the system or NODE_EXTRA_CA_CERTS store, and stops cleanly on SIGTERM.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -67,6 +68,26 @@ describe('serve with an invalid configuration', () => {
     expect(await isListening(port)).toBe(false)
   })
 
+  it('names a schema problem and a key that does not match its certificate, in the same section, in one run', async () => {
+    const config = validConfig(await freePort())
+    const file = writeConfig('schema-and-key.json', {
+      ...config,
+      tls: {
+        ...config.tls,
+        serverCertificates: [{ cert: pki.files['server-chain.pem'], key: pki.files['unrelated.key'] }],
+        handshakeTimeoutMs: 0,
+      },
+      ehi: { limits: { maxDepth: 1 }, deadlineMs: { decision: 250 } },
+    })
+    const run = runCli(['serve', '--config', file])
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toContain('4 problems')
+    expect(run.stderr()).toContain('  - tls.handshakeTimeoutMs: must be >= 1 (got 0)')
+    expect(run.stderr()).toContain('  - tls.serverCertificates[0].key: does not match the certificate')
+    expect(run.stderr()).toContain('  - ehi.limits.maxDepth: must be >= 4 (got 1)')
+    expect(run.stderr()).toContain('  - ehi.deadlineMs.decision: must be below ehi.threddBudgetMs (200 ms)')
+  })
+
   it('does not echo key material pasted into a path field', async () => {
     const config = validConfig(await freePort())
     const pem = readFileSync(pki.files['unrelated.key']!, 'utf8')
@@ -80,6 +101,27 @@ describe('serve with an invalid configuration', () => {
     expect(run.stderr()).not.toContain(pem.split('\n')[1]!)
   })
 
+  it('exits 2 on a YAML syntax error, naming line and column without quoting the file', async () => {
+    const file = join(dir, 'broken.yaml')
+    const keyLine = readFileSync(pki.files['unrelated.key']!, 'utf8').split('\n')[1]!
+    writeFileSync(file, `listen:\n  port: 8443\ntls:\n  note: ${keyLine}\n   clientCa: [a.pem\n`)
+    const run = runCli(['serve', '--config', file])
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toMatch(/- \(file\): is not valid YAML or JSON: line 4, column \d+: /)
+    expect(run.stderr()).not.toContain(keyLine.slice(0, 12))
+  })
+
+  it('exits 2 on an unknown key in the file, with a "did you mean"', async () => {
+    const config = validConfig(await freePort())
+    const file = writeConfig('typo.json', {
+      ...config,
+      tls: { ...config.tls, clientCA: config.tls.clientCa },
+    })
+    const run = runCli(['serve', '--config', file])
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toContain('  - tls.clientCA: is not a known setting; did you mean tls.clientCa?')
+  })
+
   it('exits 2 on an empty file, naming each missing section', async () => {
     const file = join(dir, 'empty.yaml')
     writeFileSync(file, '')
@@ -89,11 +131,30 @@ describe('serve with an invalid configuration', () => {
     expect(run.stderr()).toContain('  - upstream: is required')
   })
 
+  it('without any configuration, says how to give one in one line instead of listing missing fields', async () => {
+    const run = runCli(['serve'])
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toBe(
+      'ehi-gateway serve: no configuration: give --config FILE or set EHI_GATEWAY_CONFIG=FILE (see ehi-gateway serve --help)\n',
+    )
+  })
+
+  it('with EHI_GATEWAY_* settings but no file, lists what is missing and how to give a file', async () => {
+    const run = runCli(['serve'], { EHI_GATEWAY_LISTEN__PORT: '8443' })
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toContain('  - tls: is required')
+    expect(run.stderr()).toContain(
+      'No configuration file was given, only EHI_GATEWAY_* variables: give --config FILE',
+    )
+  })
+
   it('exits 2 on an EHI_GATEWAY_ variable that names no setting', async () => {
     const file = writeConfig('valid-for-typo.json', validConfig(await freePort()))
     const run = runCli(['serve', '--config', file], { EHI_GATEWAY_NETWORK__ALLOW_LIST: '127.0.0.1' })
     expect(await run.exited).toBe(2)
-    expect(run.stderr()).toContain('EHI_GATEWAY_NETWORK__ALLOW_LIST: is not a configuration key')
+    expect(run.stderr()).toContain(
+      'EHI_GATEWAY_NETWORK__ALLOW_LIST: is not a configuration key; did you mean EHI_GATEWAY_NETWORK__ALLOWLIST (network.allowlist)?',
+    )
   })
 })
 
@@ -162,5 +223,50 @@ describe('serve with a valid configuration', () => {
     expect(withCert.stdout).toContain('<Acknowledgement>1</Acknowledgement>')
     run.child.kill('SIGTERM')
     expect(await run.exited).toBe(0)
+  })
+})
+
+describe('serve with a port in use', () => {
+  /** A plain TCP listener holding a port, as another process would. */
+  async function holdPort(): Promise<{ port: number; close: () => Promise<void> }> {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    }
+  }
+
+  it.each([
+    [
+      'listen.port',
+      1,
+      (held: number, free: number) => ({ listen: { host: '127.0.0.1', port: held }, admin: { port: free } }),
+    ],
+    [
+      'listen.port',
+      2,
+      (held: number, free: number) => ({ listen: { host: '127.0.0.1', port: held }, admin: { port: free } }),
+    ],
+    [
+      'admin.port',
+      1,
+      (held: number, free: number) => ({ listen: { host: '127.0.0.1', port: free }, admin: { port: held } }),
+    ],
+  ])('names %s in one line and exits 1 (workers: %d)', async (setting, workers, ports) => {
+    const held = await holdPort()
+    try {
+      const config = { ...validConfig(0), workers, ...ports(held.port, await freePort()) }
+      const run = runCli(['serve', '--config', writeConfig(`in-use-${setting}-${workers}.json`, config)])
+      expect(await run.exited).toBe(1)
+      const env = setting === 'listen.port' ? 'EHI_GATEWAY_LISTEN__PORT' : 'EHI_GATEWAY_ADMIN__PORT'
+      expect(run.stderr()).toContain(
+        `ehi-gateway serve: 127.0.0.1:${held.port} is already in use (${setting}): stop what listens there or set another ${setting} (${env}`,
+      )
+      expect(run.stderr().trim().split('\n')).toHaveLength(1)
+      expect(run.stderr()).not.toMatch(/\n\s+at /)
+    } finally {
+      await held.close()
+    }
   })
 })

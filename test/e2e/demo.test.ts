@@ -1,7 +1,9 @@
 /**
  * `npm start` (the demo) on its fixed ports: the dev PKI, the gateway on 127.0.0.1:8443 and the
- * reference host behind it, checked with curl and openssl as the README says.
+ * reference host behind it, checked with curl and openssl as the README says. A fixed port that
+ * is taken is named with the setting that chose it.
  */
+import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,13 +14,22 @@ import { poll } from '../support/wait.ts'
 
 let demo: CliRun
 
-beforeAll(async () => {
-  demo = runCli(['demo'])
-  await demo.waitFor('ehi-gateway demo is running', 30_000)
-}, 40_000)
-afterAll(async () => {
-  demo.child.kill('SIGINT')
-  await demo.exited
+// Before the demo below starts: the ports are this file's own (other files do not use them).
+describe('the demo with its port taken', () => {
+  it('names listen.port in config/demo.yaml in one line and exits 1', async () => {
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(8443, '127.0.0.1', resolve))
+    try {
+      const run = runCli(['demo'])
+      expect(await run.exited).toBe(1)
+      expect(run.stderr()).toContain(
+        'ehi-gateway demo: 127.0.0.1:8443 is already in use (listen.port in config/demo.yaml): stop what listens there (another demo?) or set another listen.port (EHI_GATEWAY_LISTEN__PORT)',
+      )
+      expect(run.stderr().trim().split('\n')).toHaveLength(1)
+    } finally {
+      await new Promise((resolve) => holder.close(resolve))
+    }
+  }, 30_000)
 })
 
 const base = [
@@ -34,6 +45,15 @@ const base = [
 ]
 
 describe('the demo', () => {
+  beforeAll(async () => {
+    demo = runCli(['demo'])
+    await demo.waitFor('ehi-gateway demo is running', 30_000)
+  }, 40_000)
+  afterAll(async () => {
+    demo.child.kill('SIGINT')
+    await demo.exited
+  })
+
   it('answers curl without a client certificate with 400', async () => {
     const res = await runTool('curl', [...base, 'https://127.0.0.1:8443/ehi'])
     expect(res.stdout.trim().split('\n').pop()).toBe('400')
@@ -119,4 +139,13 @@ describe('the demo', () => {
   it('prints the commands to try', () => {
     expect(demo.stdout()).toContain('curl -sS --cacert')
   })
+
+  it("a second demo names the CRL server's port the first one holds, in one line, exit 1", async () => {
+    const second = runCli(['demo'])
+    expect(await second.exited).toBe(1)
+    expect(second.stderr()).toContain(
+      "ehi-gateway demo: 127.0.0.1:9080 is already in use (the demo's CRL server, which tls.crl.fetch.urls in config/demo.yaml name): stop what listens there (another demo?)",
+    )
+    expect(second.stderr().trim().split('\n')).toHaveLength(1)
+  }, 30_000)
 })

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { LEDGER_COMMANDS, ledgerOptions } from '../../src/cli/ledger-command.ts'
+import { LEDGER } from '../../src/cli/ledger-command.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
 import { ROOT, runCli } from '../support/cli.ts'
 import { counterValue, cutoff, message, openTestLedger } from '../support/ledger.ts'
@@ -75,17 +75,11 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('ehi-gateway ledger --help', () => {
-  it.each(LEDGER_COMMANDS)('%s --help lists every option and exits 0', async (sub) => {
-    const r = await cli([sub, '--help'])
-    expect(r.code).toBe(0)
-    expect(r.stdout).toContain(`Usage: ehi-gateway ledger ${sub}`)
-    for (const option of ledgerOptions(sub)) expect(r.stdout, option).toContain(`--${option}`)
-  })
-
+  // Each subcommand's own --help is walked with every other command in cli-help.test.ts.
   it('lists the subcommands', async () => {
     const r = await cli(['--help'])
     expect(r.code).toBe(0)
-    for (const sub of LEDGER_COMMANDS) expect(r.stdout).toContain(`ehi-gateway ledger ${sub}`)
+    for (const spec of Object.values(LEDGER)) expect(r.stdout).toContain(`  ${spec.name}  `)
   })
 })
 
@@ -93,7 +87,7 @@ describe('usage errors: one line, exit 2, no stack trace', () => {
   it.each([
     [['show'], /give one TXn_ID/],
     [['show', 'abc'], /give one TXn_ID/],
-    [['show', '1', '--bogus'], /Unknown option '--bogus'/],
+    [['show', '1', '--bogus'], /unknown option --bogus/],
     [['export'], /--since TIME is required/],
     [['export', '--since', 'yesterday'], /is not a time/],
     [['export', '--since', '1h', '--format', 'xml'], /--format must be jsonl or csv/],

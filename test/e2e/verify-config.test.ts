@@ -233,7 +233,34 @@ describe('the verify-config command', () => {
     expect(missing.stdout()).toContain('(file): cannot read')
     const usage = runCli(['verify-config'])
     expect(await usage.exited).toBe(2)
-    expect(usage.stderr()).toContain('give one configuration file')
+    expect(usage.stderr()).toContain(
+      'give one configuration file: FILE, --config FILE or EHI_GATEWAY_CONFIG=FILE',
+    )
+  })
+
+  it.each([
+    ['--config FILE', (file: string) => ({ args: ['--config', file], env: {} })],
+    ['-c FILE', (file: string) => ({ args: ['-c', file], env: {} })],
+    ['EHI_GATEWAY_CONFIG', (file: string) => ({ args: [], env: { EHI_GATEWAY_CONFIG: file } })],
+  ])('takes the file as serve does: %s', async (_how, given) => {
+    const file = writeConfig(config({ network: { allowlist: ['10.0.0.300/32'] } }))
+    const { args, env } = given(file)
+    const run = runCli(['verify-config', ...args, '--json'], env)
+    expect(await run.exited).toBe(2)
+    const report = JSON.parse(run.stdout()) as VerifyReport
+    expect(report.file).toBe(file)
+    expect(report.errors.map((e) => e.path)).toEqual(['network.allowlist[0]'])
+  })
+
+  it('FILE wins over EHI_GATEWAY_CONFIG; FILE and a different --config are a usage error', async () => {
+    const good = writeConfig(config())
+    const run = runCli(['verify-config', good, '--ca', f['server-root-ca.pem']!], {
+      EHI_GATEWAY_CONFIG: join(dir, 'missing.yaml'),
+    })
+    expect(await run.exited).toBe(0)
+    const both = runCli(['verify-config', good, '--config', join(dir, 'other.yaml')])
+    expect(await both.exited).toBe(2)
+    expect(both.stderr()).toContain('give one configuration file, as FILE or as --config FILE')
   })
 })
 

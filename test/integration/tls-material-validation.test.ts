@@ -144,3 +144,108 @@ describe('TLS material validation', () => {
     expect(c).not.toBe(a)
   })
 })
+
+describe('one run names every bad field: checks beside a schema problem still run', () => {
+  const good = () => baseConfig(pki, 'http://127.0.0.1:9/ehi') as Record<string, Record<string, unknown>>
+  const mismatch = [{ cert: f['server-chain.pem'], key: f['unrelated.key'] }]
+
+  function issuesFor(change: (raw: Record<string, Record<string, unknown>>) => void): string[] {
+    const raw = good()
+    change(raw)
+    const { config, issues } = validateConfig(raw)
+    try {
+      compileRuntime(config, issues)
+    } catch (error) {
+      if (error instanceof ConfigError) return error.issues.map((i) => i.path)
+      throw error
+    }
+    return []
+  }
+
+  it.each<[string, (raw: Record<string, Record<string, unknown>>) => void, string[]]>([
+    [
+      'a bad CRL URL and a key that does not match its certificate',
+      (raw) => {
+        raw.tls!.crl = { enabled: true, fetch: { urls: ['ftp://crl.example/x.crl'] } }
+        raw.tls!.serverCertificates = mismatch
+      },
+      ['tls.crl.fetch.urls[0]', 'tls.serverCertificates[0].key'],
+    ],
+    [
+      'a pair without its cert and another pair whose key does not match',
+      (raw) => {
+        raw.tls!.serverCertificates = [...mismatch, { key: f['server.key'] }]
+      },
+      ['tls.serverCertificates[1].cert', 'tls.serverCertificates[0].key'],
+    ],
+    [
+      'a bad OCSP policy and cipher suites OpenSSL does not know',
+      (raw) => {
+        raw.tls!.ocsp = { policy: 'maybe' }
+        raw.tls!.ciphers = 'NOT-A-CIPHER'
+        raw.tls!.ciphersuites = 'NOT_A_SUITE'
+      },
+      ['tls.ocsp.policy', 'tls.ciphers'],
+    ],
+    [
+      'a bad handshake timeout and an unreadable client CA',
+      (raw) => {
+        raw.tls!.handshakeTimeoutMs = 0
+        raw.tls!.clientCa = ['/nonexistent/ca.pem']
+        raw.tls!.crl = { enabled: false }
+      },
+      ['tls.handshakeTimeoutMs', 'tls.clientCa[0]'],
+    ],
+    [
+      'a bad parser limit and a deadline past the budget',
+      (raw) => {
+        raw.ehi = { limits: { maxDepth: 1 }, threddBudgetMs: 200, deadlineMs: { decision: 250 } }
+      },
+      ['ehi.limits.maxDepth', 'ehi.deadlineMs.decision'],
+    ],
+    [
+      'one deadline of the wrong type and another past the budget',
+      (raw) => {
+        raw.ehi = { threddBudgetMs: 200, deadlineMs: { advice: 'soon', decision: 250 } }
+      },
+      ['ehi.deadlineMs.advice', 'ehi.deadlineMs.decision'],
+    ],
+    [
+      'a bad pool size, credentials in the URL and a header the gateway sets',
+      (raw) => {
+        raw.upstream = { url: 'http://user:secret@127.0.0.1:9/ehi', connections: 0, forwardHeaders: ['host'] }
+      },
+      ['upstream.connections', 'upstream.url', 'upstream.forwardHeaders[0]'],
+    ],
+    [
+      'a bad reject mode and a pin that is not a hash',
+      (raw) => {
+        raw.clientAuth = { rejectMode: 'tcp', pins: { spkiSha256: ['not-a-pin'] } }
+      },
+      ['clientAuth.rejectMode', 'clientAuth.pins.spkiSha256[0]'],
+    ],
+    [
+      'an unknown key and a key that does not match its certificate',
+      (raw) => {
+        raw.tls!.clientCA = raw.tls!.clientCa
+        raw.tls!.serverCertificates = mismatch
+      },
+      ['tls.clientCA', 'tls.serverCertificates[0].key'],
+    ],
+  ])('%s', (_name, change, expected) => {
+    expect(issuesFor(change).sort()).toEqual([...expected].sort())
+  })
+
+  it.each<[string, (raw: Record<string, Record<string, unknown>>) => void, string[]]>([
+    ['no tls section at all', (raw) => delete raw.tls, ['tls']],
+    ['a tls section that is not an object', (raw) => (raw.tls = 'tls.yaml' as never), ['tls']],
+    [
+      'an empty key path (not read as a file)',
+      (raw) => (raw.tls!.serverCertificates = [{ cert: f['server-chain.pem'], key: '' }]),
+      ['tls.serverCertificates[0].key'],
+    ],
+    ['a deadlines section that is a number', (raw) => (raw.ehi = { deadlineMs: 5 }), ['ehi.deadlineMs']],
+  ])('never guesses at a field that failed the schema: %s', (_name, change, expected) => {
+    expect(issuesFor(change)).toEqual(expected)
+  })
+})

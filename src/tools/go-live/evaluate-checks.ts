@@ -9,6 +9,7 @@ import { describeKey, issuerOf, subjectOf, validityOf } from '../pki/rules/certi
 import { analyseChain, type ChainAnalysis } from './rules/chain-analysis.ts'
 import {
   CHECKS,
+  CONNECT_CHECK,
   type CheckId,
   type CheckResult,
   type CheckStatus,
@@ -38,10 +39,17 @@ export interface EvaluateOptions {
 export const HSTS_MIN_MAX_AGE = 15_768_000
 
 export function evaluateChecks(probes: ProbeResults, options: EvaluateOptions): CheckResult[] {
+  // Said once: the other checks each need a connection, so none of them was run.
   if (probes.unreachable) {
-    return CHECKS.map((c) =>
-      result(c.id, 'fail', `cannot reach the server: ${probes.unreachable}`, [probes.unreachable!]),
-    )
+    return [
+      {
+        ...CONNECT_CHECK,
+        required: true,
+        status: 'fail',
+        summary: `cannot reach the server: ${probes.unreachable}`,
+        evidence: [`the other ${CHECKS.length} checks need a connection and were not run`],
+      },
+    ]
   }
   const notes = [...probes.viewNotes]
   const chains = probes.views.map((view) => ({ view, certs: parseCertificates(view.certificates, notes) }))

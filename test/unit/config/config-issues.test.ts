@@ -3,7 +3,14 @@
  * never echo key material a misplaced PEM might have put into a field.
  */
 import { describe, expect, it } from 'vitest'
-import { ConfigError, describeValue, formatIssues, pointerToPath } from '../../../src/config/config-issues.ts'
+import {
+  ConfigError,
+  describeValue,
+  formatIssues,
+  hasIssueAt,
+  hasIssueOver,
+  pointerToPath,
+} from '../../../src/config/config-issues.ts'
 
 describe('describeValue', () => {
   it.each([
@@ -74,5 +81,36 @@ describe('pointerToPath', () => {
     { pointer: '/a~1b/c~0d', path: 'a/b.c~d' },
   ])('$pointer -> $path', ({ pointer, path }) => {
     expect(pointerToPath(pointer)).toBe(path)
+  })
+})
+
+describe('hasIssueAt and hasIssueOver', () => {
+  const issues = [
+    { path: 'tls.serverCertificates[1].cert', message: 'is required' },
+    { path: 'ehi.deadlineMs', message: 'must be object' },
+    { path: 'tls.clientCA', message: 'is not a known setting' },
+  ]
+
+  it.each([
+    ['tls.serverCertificates[1].cert', true, true],
+    ['tls.serverCertificates[1]', true, false],
+    ['tls.serverCertificates', true, false],
+    ['tls', true, false],
+    ['tls.serverCertificates[0]', false, false],
+    ['tls.serverCertificates[10]', false, false],
+    ['tls.clientCa', false, false],
+    ['ehi.deadlineMs.decision', true, true],
+    ['ehi.deadlineMs', true, true],
+    ['ehi.threddBudgetMs', false, false],
+    ['ehi', true, false],
+  ])('%s: at %s, over %s', (field, at, over) => {
+    expect(hasIssueAt(issues, field)).toBe(at)
+    expect(hasIssueOver(issues, field)).toBe(over)
+  })
+
+  it('a top level that is not an object puts every field in doubt', () => {
+    const top = [{ path: '(top level)', message: 'must be object' }]
+    expect(hasIssueAt(top, 'listen.port')).toBe(true)
+    expect(hasIssueOver(top, 'listen')).toBe(true)
   })
 })

@@ -221,6 +221,27 @@ describe('applyEnvOverrides conversions', () => {
     },
   )
 
+  it.each([
+    ['EHI_GATEWAY_LISTEN__PROT', 'EHI_GATEWAY_LISTEN__PORT (listen.port)'],
+    ['EHI_GATEWAY_NETWORK__ALLOW_LIST', 'EHI_GATEWAY_NETWORK__ALLOWLIST (network.allowlist)'],
+    ['EHI_GATEWAY_TLS__CLIENTCA', 'EHI_GATEWAY_TLS__CLIENT_CA (tls.clientCa)'],
+    ['EHI_GATEWAY_LISTEN_PORT', 'EHI_GATEWAY_LISTEN__PORT (listen.port)'],
+    ['EHI_GATEWAY_UPSTREAM__URI', 'EHI_GATEWAY_UPSTREAM__URL (upstream.url)'],
+  ])('suggests the variable %s was meant to be %s', (name, meant) => {
+    expect(apply({ [name]: '1' }).issues).toEqual([
+      { path: name, message: `is not a configuration key; did you mean ${meant}?` },
+    ])
+  })
+
+  it('guesses nothing for a name far from every key', () => {
+    expect(apply({ EHI_GATEWAY_BANANAS: '1' }).issues).toEqual([
+      {
+        path: 'EHI_GATEWAY_BANANAS',
+        message: 'is not a configuration key (see the configuration reference)',
+      },
+    ])
+  })
+
   it('ignores EHI_GATEWAY_CONFIG, other variables and unset values', () => {
     const { target, issues, sources } = apply({
       [CONFIG_FILE_ENV]: 'gateway.yaml',

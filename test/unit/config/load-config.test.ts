@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { TSchema } from 'typebox'
+import { ConfigSchema, PATTERN_MESSAGE } from '../../../src/config/config-schema.ts'
 import { hasIssueUnder, loadConfig, validateConfig } from '../../../src/config/load-config.ts'
 
 /** The smallest valid config: only the settings without defaults. */
@@ -98,7 +100,7 @@ describe('validateConfig issues', () => {
       name: 'an unknown nested key',
       raw: withChanges({ listen: { prot: 1 } }),
       path: 'listen.prot',
-      message: 'is not a known setting',
+      message: 'is not a known setting; did you mean listen.port?',
     },
     {
       name: 'an unknown key in a list item',
@@ -130,7 +132,7 @@ describe('validateConfig issues', () => {
       name: 'a path without leading slash',
       raw: withChanges({ routes: { paths: ['ehi'] } }),
       path: 'routes.paths[0]',
-      message: 'must match pattern "^/" (got "ehi")',
+      message: 'must start with / (got "ehi")',
     },
     {
       name: 'an empty CA list',
@@ -140,6 +142,30 @@ describe('validateConfig issues', () => {
     },
   ])('reports $name at its path', ({ raw, path, message }) => {
     expect(validateConfig(raw).issues).toEqual([{ path, message }])
+  })
+
+  it.each([
+    [{ tls: { ...(minimal().tls as object), clientCA: ['ca.pem'] } }, 'tls.clientCA', 'tls.clientCa'],
+    [{ clientauth: {} }, 'clientauth', 'clientAuth'],
+    [{ tls: { ...(minimal().tls as object), crl: { enable: true } } }, 'tls.crl.enable', 'tls.crl.enabled'],
+    [{ listen: { allowlist: ['10.0.0.0/8'] } }, 'listen.allowlist', 'network.allowlist'],
+    [{ tls: { ...(minimal().tls as object), crl: { urls: [] } } }, 'tls.crl.urls', 'tls.crl.fetch.urls'],
+    [
+      { tls: { serverCertificates: [{ cert: 'a', key: 'b', Cert: 'c' }], clientCa: ['ca.pem'] } },
+      'tls.serverCertificates[0].Cert',
+      'tls.serverCertificates[0].cert',
+    ],
+  ])('an unknown key %#: %s, did you mean %s?', (changes, path, meant) => {
+    expect(validateConfig({ ...minimal(), ...changes }).issues).toEqual([
+      { path, message: `is not a known setting; did you mean ${meant}?` },
+    ])
+  })
+
+  it('names each of several unknown keys in one object at its own path', () => {
+    expect(validateConfig({ ...minimal(), lisen: {}, bogus: 1 }).issues).toEqual([
+      { path: 'lisen', message: 'is not a known setting; did you mean listen?' },
+      { path: 'bogus', message: 'is not a known setting' },
+    ])
   })
 
   it.each([
@@ -162,6 +188,46 @@ describe('validateConfig issues', () => {
     const [issue] = validateConfig(raw).issues
     expect(issue?.path).toBe(path)
     expect(issue?.message).toContain(`must be one of ${allowed}`)
+  })
+
+  describe('pattern errors are words, not regular expressions', () => {
+    /**
+     * Every string schema with a pattern, with the key path to it (`[]` for a list item). The key
+     * pattern of ehi.productModes (a record) is not walked: nothing checks keys against it.
+     */
+    function* patterns(node: TSchema, path: string[]): Generator<{ path: string[]; node: TSchema }> {
+      const n = node as {
+        pattern?: string
+        properties?: Record<string, TSchema>
+        items?: TSchema
+        patternProperties?: Record<string, TSchema>
+      }
+      if (n.pattern !== undefined) yield { path, node }
+      for (const [key, child] of Object.entries(n.properties ?? {})) yield* patterns(child, [...path, key])
+      if (n.items) yield* patterns(n.items, [...path, '[]'])
+      for (const child of Object.values(n.patternProperties ?? {})) yield* patterns(child, [...path, '{}'])
+    }
+    const all = [...patterns(ConfigSchema, [])]
+
+    it('finds the patterns it walks', () => {
+      expect(all.map((p) => p.path.join('.'))).toEqual(
+        expect.arrayContaining(['routes.paths.[]', 'upstream.url', 'ledger.instanceId']),
+      )
+    })
+
+    it.each(all.map((p) => [p.path.join('.'), p] as const))('%s', (_name, { path, node }) => {
+      const words = (node as Record<string, unknown>)[PATTERN_MESSAGE]
+      expect(typeof words).toBe('string')
+      expect(words).not.toMatch(/[\^$]/)
+      // The same value fails every pattern in the schema.
+      const raw = minimal()
+      let parent = raw
+      const keys = path.filter((k) => k !== '[]')
+      for (const key of keys.slice(0, -1)) parent = (parent[key] ??= {}) as Record<string, unknown>
+      parent[keys.at(-1)!] = path.at(-1) === '[]' ? ['!'] : '!'
+      const where = keys.join('.') + (path.at(-1) === '[]' ? '[0]' : '')
+      expect(validateConfig(raw).issues).toEqual([{ path: where, message: `${String(words)} (got "!")` }])
+    })
   })
 
   it('gives exactly one issue per wrong field, three fields -> three issues', () => {
@@ -297,7 +363,7 @@ describe('loadConfig', () => {
     expect(issues).toEqual([
       {
         path: 'routes.paths[0]',
-        message: 'must match pattern "^/" (got "ehi")',
+        message: 'must start with / (got "ehi")',
         source: 'EHI_GATEWAY_ROUTES__PATHS',
       },
     ])
@@ -324,8 +390,12 @@ describe('loadConfig', () => {
   })
 
   it.each([
-    { name: 'invalid YAML', text: 'tls: [unclosed\n  - x: : y', message: /^is not valid YAML or JSON: / },
-    { name: 'invalid JSON', text: '{"tls": ', message: /^is not valid YAML or JSON: / },
+    {
+      name: 'invalid YAML',
+      text: 'tls:\n  clientCa: [a.pem\n  crl: x\n',
+      message: /^is not valid YAML or JSON: line 3, column \d+: /,
+    },
+    { name: 'invalid JSON', text: '{"tls": ', message: /^is not valid YAML or JSON: line 1, column 9: / },
     { name: 'a top-level list', text: '- a\n- b\n', message: /^must contain a mapping/ },
     { name: 'a top-level scalar', text: 'just text\n', message: /^must contain a mapping/ },
   ])('gives one (file) issue for $name', ({ name, text, message }) => {
@@ -335,6 +405,20 @@ describe('loadConfig', () => {
     expect(issues).toHaveLength(1)
     expect(issues[0]?.path).toBe('(file)')
     expect(issues[0]?.message).toMatch(message)
+  })
+
+  it('names where a syntax error is, never what the file holds there', () => {
+    const file = join(dir, 'broken-key.yaml')
+    const secret = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ'
+    writeFileSync(file, `tls:\n  key: "${secret}\\q"\n`)
+    const { issues } = loadConfig({ file, env: {} })
+    expect(issues).toEqual([
+      {
+        path: '(file)',
+        message:
+          'is not valid YAML or JSON: line 2, column 59: an escape sequence that is not valid in a double-quoted string',
+      },
+    ])
   })
 
   it('treats an empty file as an empty config', () => {

@@ -29,7 +29,14 @@ export const GATEWAY_CHECKS = [
   { id: 'gateway.candidate-trust', title: 'Candidate trust: differences from the live trust' },
 ] as const
 
-export type CheckId = (typeof CHECKS)[number]['id'] | (typeof GATEWAY_CHECKS)[number]['id']
+/**
+ * The one check reported when the server cannot be reached at all: every other check needs a
+ * connection, so they are not run (rather than each failing with the same reason).
+ */
+export const CONNECT_CHECK = { id: 'connect', title: 'The server accepts a connection' } as const
+
+export type CheckId =
+  (typeof CHECKS)[number]['id'] | (typeof GATEWAY_CHECKS)[number]['id'] | (typeof CONNECT_CHECK)['id']
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
 
 export interface CheckResult {
