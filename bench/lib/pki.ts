@@ -4,17 +4,9 @@
  * Thredd CA, and a server chain (Root -> Issuing -> leaf for localhost / 127.0.0.1). Every key of
  * one variant is of the same type: RSA-2048 or ECDSA P-256.
  */
-import type { KeyObject } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  createCertificate,
-  createCrl,
-  generateKeyPair,
-  type CertificateSpec,
-  type KeySpec,
-  type NameAttribute,
-} from '../../src/tools/pki/x509-builder.ts'
+import { PkiBuilder, type CertificateOptions } from '../../src/tools/pki/pki-builder.ts'
 import type { KeyType } from './types.ts'
 
 const DAY = 86_400_000
@@ -37,12 +29,6 @@ export interface BenchPki {
   clientKey: string
 }
 
-interface Ca {
-  der: Buffer
-  pem: string
-  key: KeyObject
-}
-
 export function buildBenchPki(parent: string, keyType: KeyType, now = Date.now()): BenchPki {
   const dir = join(parent, `pki-${keyType}`)
   mkdirSync(dir, { recursive: true })
@@ -51,56 +37,37 @@ export function buildBenchPki(parent: string, keyType: KeyType, now = Date.now()
     writeFileSync(file, text, { mode: 0o600 })
     return file
   }
-  const keySpec: KeySpec = keyType === 'rsa' ? { type: 'rsa', bits: 2048 } : { type: 'ec', curve: 'P-256' }
-  const window = { notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) }
-  const keyPem = (key: KeyObject) => key.export({ type: 'pkcs8', format: 'pem' }) as string
-  const makeCa = (subject: NameAttribute[], issuer?: Ca, pathLength?: number): Ca => {
-    const key = generateKeyPair(keySpec)
-    const spec: CertificateSpec = {
-      subject,
-      publicKey: key.publicKey,
-      ...window,
-      ca: pathLength === undefined ? {} : { pathLength },
-      keyUsage: ['keyCertSign', 'cRLSign'],
-    }
-    if (issuer) spec.issuer = { certDer: issuer.der, key: issuer.key }
-    else spec.selfKey = key.privateKey
-    const cert = createCertificate(spec)
-    return { der: cert.der, pem: cert.pem, key: key.privateKey }
-  }
-  const leafUsage: CertificateSpec['keyUsage'] =
+  const pki = new PkiBuilder({
+    key: keyType === 'rsa' ? { type: 'rsa', bits: 2048 } : { type: 'ec', curve: 'P-256' },
+    notBefore: new Date(now - DAY),
+    notAfter: new Date(now + 30 * DAY),
+  })
+  const leafUsage: CertificateOptions['keyUsage'] =
     keyType === 'rsa' ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature']
 
   const org = { type: 'O', value: 'Thredd Bench' } as const
-  const root = makeCa([org, { type: 'CN', value: 'Bench Thredd Root CA' }])
-  const issuing = makeCa([org, { type: 'CN', value: 'Bench Thredd Issuing CA' }], root, 0)
-  const clientKey = generateKeyPair(keySpec)
-  const client = createCertificate({
+  const root = pki.root({ subject: [org, { type: 'CN', value: 'Bench Thredd Root CA' }] })
+  const issuing = root.intermediate({
+    subject: [org, { type: 'CN', value: 'Bench Thredd Issuing CA' }],
+    ca: { pathLength: 0 },
+  })
+  const client = issuing.issue({
     subject: [org, { type: 'OU', value: 'EHI' }, { type: 'CN', value: 'thredd-ehi-transport' }],
-    publicKey: clientKey.publicKey,
-    issuer: { certDer: issuing.der, key: issuing.key },
-    ...window,
     keyUsage: leafUsage,
     extKeyUsage: ['clientAuth'],
     san: { dns: ['ehi.thredd.bench'] },
   })
-  const crl = (ca: Ca) =>
-    createCrl({
-      issuer: { certDer: ca.der, key: ca.key },
-      thisUpdate: new Date(now - DAY),
-      nextUpdate: new Date(now + 7 * DAY),
-    }).pem
-  const rootCrl = crl(root)
-  const issuingCrl = crl(issuing)
+  const crlWindow = { thisUpdate: new Date(now - DAY), nextUpdate: new Date(now + 7 * DAY) }
+  const rootCrl = root.crl(crlWindow).pem
+  const issuingCrl = issuing.crl(crlWindow).pem
 
-  const serverRoot = makeCa([{ type: 'CN', value: 'Bench Server Root CA' }])
-  const serverIssuing = makeCa([{ type: 'CN', value: 'Bench Server Issuing CA' }], serverRoot, 0)
-  const serverKey = generateKeyPair(keySpec)
-  const serverLeaf = createCertificate({
+  const serverRoot = pki.root({ subject: [{ type: 'CN', value: 'Bench Server Root CA' }] })
+  const serverIssuing = serverRoot.intermediate({
+    subject: [{ type: 'CN', value: 'Bench Server Issuing CA' }],
+    ca: { pathLength: 0 },
+  })
+  const serverLeaf = serverIssuing.issue({
     subject: [{ type: 'CN', value: 'localhost' }],
-    publicKey: serverKey.publicKey,
-    issuer: { certDer: serverIssuing.der, key: serverIssuing.key },
-    ...window,
     keyUsage: leafUsage,
     extKeyUsage: ['serverAuth'],
     san: { dns: ['localhost'], ip: ['127.0.0.1'] },
@@ -116,9 +83,9 @@ export function buildBenchPki(parent: string, keyType: KeyType, now = Date.now()
     threddIssuingCrl: write('thredd-issuing-ca.crl.pem', issuingCrl),
     crlBundle: write('thredd-crls.pem', rootCrl + issuingCrl),
     serverChain: write('server-chain.pem', serverLeaf.pem + serverIssuing.pem),
-    serverKey: write('server.key', keyPem(serverKey.privateKey)),
+    serverKey: write('server.key', serverLeaf.keyPem),
     serverRootCa: write('server-root-ca.pem', serverRoot.pem),
     clientCert: write('client.pem', client.pem),
-    clientKey: write('client.key', keyPem(clientKey.privateKey)),
+    clientKey: write('client.key', client.keyPem),
   }
 }

@@ -1,10 +1,10 @@
 /**
  * Child processes of the bench: each started in its own process group (so nginx workers and
  * gateway workers go with their parent), tracked, and ended by id: on stop, and on any exit of
- * the runner (failure, Ctrl-C, watchdog). Plus free loopback ports and small waiting helpers.
+ * the runner (failure, Ctrl-C, watchdog). Free ports and waiting are test/support's (ports.ts, wait.ts).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
-import { createServer } from 'node:net'
+import { sleep } from '../../test/support/wait.ts'
 
 const running = new Set<ChildProcess>()
 
@@ -101,19 +101,6 @@ export function installCleanup(): void {
     })
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 /** The first line a started process writes on stdout (rejects on exit or timeout). */
 export function firstLine(started: Started, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -155,16 +142,4 @@ export async function runToEnd(
   await Promise.race([closed, sleep(2000)])
   clearTimeout(timer)
   return { code, stdout, stderr }
-}
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** Polls `check` until it resolves true or `timeoutMs` passes. */
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check().catch(() => false)) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(100)
-  }
 }

@@ -10,20 +10,14 @@ import { request } from 'node:https'
 import { join } from 'node:path'
 import { cpus } from 'node:os'
 import { buildMessage, contentTypeOf } from '../../src/tools/messages/synthetic-messages.ts'
+import { freePort } from '../../test/support/ports.ts'
+import { eventually } from '../../test/support/wait.ts'
 import { gatewayReady, writeGatewayConfig } from './gateway.ts'
 import type { HostPorts, HostSpec } from './host.ts'
 import { ANSWER_HEADER } from './messages.ts'
 import { writeNginxConf } from './nginx.ts'
 import type { BenchPki } from './pki.ts'
-import {
-  firstLine,
-  freePort,
-  runToEnd,
-  startProcess,
-  stopProcess,
-  waitFor,
-  type Started,
-} from './processes.ts'
+import { firstLine, runToEnd, startProcess, stopProcess, type Started } from './processes.ts'
 import { CLIENTS } from './plan.ts'
 import type { TargetId } from './types.ts'
 
@@ -150,12 +144,12 @@ async function startGatewayTarget(
   const stop = () => stopProcess(started, { againAfterMs: 500, graceMs: 4000 })
   try {
     await Promise.race([
-      waitFor(() => gatewayReady(adminPort), 30_000, `${name} /readyz`),
+      eventually(() => gatewayReady(adminPort), 30_000, `${name} /readyz`),
       started.exited.then((code) => {
         throw new Error(`${name} exited (${code}) while starting: see logs/${name}.log`)
       }),
     ])
-    await waitFor(() => probe(port, ctx.pki), 10_000, `${name} answering an EHI message`)
+    await eventually(() => probe(port, ctx.pki), 10_000, `${name} answering an EHI message`)
   } catch (error) {
     await stop()
     throw error
@@ -184,7 +178,7 @@ async function startNginxTarget(ctx: Context, host: RunningHost): Promise<Runnin
   const stop = () => stopProcess(started, { graceMs: 5000 })
   try {
     await Promise.race([
-      waitFor(() => probe(port, ctx.pki), 15_000, 'nginx answering an EHI message'),
+      eventually(() => probe(port, ctx.pki), 15_000, 'nginx answering an EHI message'),
       started.exited.then((code) => {
         throw new Error(`nginx exited (${code}) while starting: ${stderr.trim()} (see ${dir}/error.log)`)
       }),
@@ -197,7 +191,7 @@ async function startNginxTarget(ctx: Context, host: RunningHost): Promise<Runnin
 }
 
 async function startFloorTarget(ctx: Context, host: RunningHost): Promise<RunningTarget> {
-  await waitFor(() => probe(host.httpsPort, ctx.pki), 10_000, 'the host answering over mTLS')
+  await eventually(() => probe(host.httpsPort, ctx.pki), 10_000, 'the host answering over mTLS')
   return {
     id: 'floor',
     port: host.httpsPort,

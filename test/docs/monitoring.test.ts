@@ -16,7 +16,8 @@ import { metricCatalog } from '../../src/tools/docs/render-docs.ts'
 import { MESSAGE_CLASSES } from '../../src/plane/ehi/ehi-message.ts'
 import { REASONS } from '../../src/reasons.ts'
 import { CRL_FETCH_FAILURES, CRL_FETCH_SUCCESSES } from '../../src/control/rules/crl-schedule.ts'
-import { freePort } from '../support/nginx.ts'
+import { freePort } from '../support/ports.ts'
+import { eventually, sleep } from '../support/wait.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 const dir = join(root, 'deploy', 'monitoring')
@@ -787,16 +788,7 @@ describe.skipIf(!alertmanagerBin)(
         { stdio: 'ignore' },
       )
       exited = new Promise((resolve) => child!.once('exit', resolve))
-      const deadline = Date.now() + 15_000
-      for (;;) {
-        const ok = await fetch(`${base}/-/ready`).then(
-          (r) => r.ok,
-          () => false,
-        )
-        if (ok) break
-        if (Date.now() > deadline) throw new Error('Alertmanager did not become ready')
-        await new Promise((resolve) => setTimeout(resolve, 100))
-      }
+      await eventually(async () => (await fetch(`${base}/-/ready`)).ok, 15_000, 'Alertmanager to be ready')
     }, 20_000)
 
     afterAll(async () => {
@@ -831,7 +823,7 @@ describe.skipIf(!alertmanagerBin)(
         if (states.size === firing.length && now === previous) return states
         if (Date.now() > deadline) throw new Error(`alerts did not settle: ${now}`)
         previous = now
-        await new Promise((resolve) => setTimeout(resolve, 200))
+        await sleep(200)
       }
     }
 

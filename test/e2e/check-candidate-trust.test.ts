@@ -4,7 +4,6 @@
  * `ehi-gateway check --admin` prints them as an informational check that never fails the run.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -13,37 +12,14 @@ import { asThredd, evidenceOf, runCheck } from '../support/check-cli.ts'
 import { runCli, type CliRun } from '../support/cli.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
+import { sumMetric } from '../support/metrics-text.ts'
+import { freePort } from '../support/ports.ts'
+import { until } from '../support/wait.ts'
 
 const pki = inject('pki')
 const f = pki.files
 const dir = mkdtempSync(join(tmpdir(), 'ehi-gateway-candidate-'))
 const ID = 'gateway.candidate-trust'
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await sleep(100)
-  }
-  return false
-}
-
-function sum(metrics: string, name: string, labels = ''): number {
-  return metrics
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{${labels}`) || (!labels && line.startsWith(`${name} `)))
-    .reduce((total, line) => total + Number(line.split(' ').pop()), 0)
-}
 
 let host: ReferenceHost
 let run: CliRun
@@ -100,20 +76,18 @@ describe('a candidate trust in cluster mode', () => {
     )
     expect(pids.size).toBe(2)
     const metrics = await (await fetch(`${admin()}/metrics`)).text()
-    expect(sum(metrics, 'ehi_gateway_candidate_trust_connections_total')).toBe(20)
+    expect(sumMetric(metrics, 'ehi_gateway_candidate_trust_connections_total')).toBe(20)
     expect(
-      sum(
-        metrics,
-        'ehi_gateway_candidate_trust_differences_total',
-        'kind="would_refuse",reason="untrusted_issuer"',
-      ),
+      sumMetric(metrics, 'ehi_gateway_candidate_trust_differences_total', {
+        kind: 'would_refuse',
+        reason: 'untrusted_issuer',
+      }),
     ).toBe(10)
     expect(
-      sum(
-        metrics,
-        'ehi_gateway_candidate_trust_differences_total',
-        'kind="would_allow",reason="untrusted_issuer"',
-      ),
+      sumMetric(metrics, 'ehi_gateway_candidate_trust_differences_total', {
+        kind: 'would_allow',
+        reason: 'untrusted_issuer',
+      }),
     ).toBe(10)
     // One log line per certificate and kind in each worker that saw it, not one per connection.
     const logged = run

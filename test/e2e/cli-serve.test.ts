@@ -4,13 +4,14 @@
  * the system or NODE_EXTRA_CA_CERTS store, and stops cleanly on SIGTERM.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { connect, createServer, type AddressInfo } from 'node:net'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startReferenceHost, type ReferenceHost } from '../../src/tools/reference-host/reference-host.ts'
 import { runCli, runTool } from '../support/cli.ts'
 import { post } from '../support/clients.ts'
+import { freePort, isListening } from '../support/ports.ts'
 
 const pki = inject('pki')
 const dir = mkdtempSync(join(tmpdir(), 'ehi-gateway-cli-'))
@@ -20,25 +21,6 @@ beforeAll(async () => {
   host = await startReferenceHost()
 })
 afterAll(() => host.close())
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.on('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.on('error', () => resolve(false))
-  })
-}
 
 function writeConfig(name: string, config: Record<string, unknown>): string {
   const file = join(dir, name)
@@ -83,7 +65,7 @@ describe('serve with an invalid configuration', () => {
     const keyBody = readFileSync(pki.files['unrelated.key']!, 'utf8').split('\n')[1]!
     expect(stderr + run.stdout()).not.toContain(keyBody)
     expect(stderr + run.stdout()).not.toContain('PRIVATE KEY-----')
-    expect(await listening(port)).toBe(false)
+    expect(await isListening(port)).toBe(false)
   })
 
   it('names a schema problem and a key that does not match its certificate, in the same section, in one run', async () => {

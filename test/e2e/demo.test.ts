@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildMessage } from '../../src/tools/messages/synthetic-messages.ts'
 import { runCli, runTool, type CliRun } from '../support/cli.ts'
+import { poll } from '../support/wait.ts'
 
 let demo: CliRun
 
@@ -123,13 +124,15 @@ describe('the demo', () => {
     const requestId = /^x-request-id: *(\S+)/im.exec(res.stdout)?.[1]
     expect(requestId).toBeDefined()
     // Written in batches, off the request path: give the batch a moment.
-    let shown = ''
-    for (let i = 0; i < 50 && !shown.includes(requestId!); i++) {
-      const run = runCli(['ledger', 'show', '9000000001', '--config', 'config/demo.yaml'])
-      await run.exited
-      shown = run.stdout()
-      if (!shown.includes(requestId!)) await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    const shown = await poll(
+      async () => {
+        const run = runCli(['ledger', 'show', '9000000001', '--config', 'config/demo.yaml'])
+        await run.exited
+        return run.stdout()
+      },
+      (out) => out.includes(requestId!),
+      15_000,
+    )
     expect(shown).toContain(requestId)
   })
 

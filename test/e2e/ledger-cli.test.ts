@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { LEDGER } from '../../src/cli/ledger-command.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
 import { ROOT, runCli } from '../support/cli.ts'
-import { counterValue, cutoff, eventually, message, openTestLedger } from '../support/ledger.ts'
+import { counterValue, cutoff, message, openTestLedger } from '../support/ledger.ts'
 import { startPostgres, type PgCluster } from '../support/postgres.ts'
+import { eventually } from '../support/wait.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'ehi-gateway-ledger-cli-'))
 const db = join(dir, 'data', 'ledger.db')

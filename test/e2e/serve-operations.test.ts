@@ -4,13 +4,15 @@
  * reaches both and a crashed worker is replaced.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startReferenceHost, type ReferenceHost } from '../../src/tools/reference-host/reference-host.ts'
 import { runCli, type CliRun } from '../support/cli.ts'
 import { post } from '../support/clients.ts'
+import { sumMetric } from '../support/metrics-text.ts'
+import { freePort } from '../support/ports.ts'
+import { sleep, until } from '../support/wait.ts'
 
 const pki = inject('pki')
 const dir = mkdtempSync(join(tmpdir(), 'ehi-gateway-ops-'))
@@ -20,14 +22,6 @@ beforeAll(async () => {
   host = await startReferenceHost()
 })
 afterAll(() => host.close())
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 interface Served {
   run: CliRun
@@ -75,24 +69,6 @@ async function serve(name: string, extra: Record<string, unknown> = {}): Promise
         .map((l) => JSON.parse(l) as Record<string, unknown>),
     metrics: async () => (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text(),
   }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await sleep(100)
-  }
-  return false
-}
-
-function sum(metrics: string, name: string): number {
-  return metrics
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((total, line) => total + Number(line.split(' ').pop()), 0)
 }
 
 describe('without a cluster', () => {
@@ -208,7 +184,7 @@ describe('two workers', () => {
         .map((l) => l.pid),
     )
     expect(pids.size).toBe(2)
-    expect(sum(await s.metrics(), 'ehi_gateway_requests_total')).toBe(40)
+    expect(sumMetric(await s.metrics(), 'ehi_gateway_requests_total')).toBe(40)
     expect(await s.metrics()).toMatch(/^ehi_gateway_workers 2$/m)
   })
 

@@ -6,22 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MAIN, ROOT } from '../support/cli.ts'
 import { GENEROUS_DEADLINES } from '../support/harness.ts'
+import { sumMetric } from '../support/metrics-text.ts'
 import type { TestPki } from '../support/test-pki.ts'
-import { ROOT } from './recorder.ts'
-
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts')
-
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+import { sleep } from '../support/wait.ts'
 
 export type Line = Record<string, unknown>
 
@@ -242,19 +233,9 @@ export async function startGatewayProcess(
       await gateway.kill()
       throw new Error(`the gateway did not start in time: ${stderr.slice(0, 2000)}`)
     }
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
   }
   return gateway
-}
-
-export function sumMetric(text: string, name: string, labels?: Record<string, string>): number {
-  let total = 0
-  for (const line of text.split('\n')) {
-    if (!(line.startsWith(`${name}{`) || line.startsWith(`${name} `))) continue
-    if (labels && !Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue
-    total += Number(line.slice(line.lastIndexOf(' ') + 1))
-  }
-  return total
 }
 
 /** Open file descriptors of a process. */

@@ -6,10 +6,10 @@
  */
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { startHarness, type Harness } from '../support/harness.ts'
+import { sleep } from '../support/wait.ts'
 import { startFaultHost, type FaultHost, type FaultMode } from './fault-host.ts'
 import { hardeningCase, type CaseContext } from './recorder.ts'
 import { audit, describeAudit, sendMany, type ClientAnswer } from './traffic.ts'
-import { sleep } from './wire.ts'
 
 const pki = inject('pki')
 const DEADLINE_MS = 300

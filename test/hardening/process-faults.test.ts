@@ -9,19 +9,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startHarness, type Harness } from '../support/harness.ts'
+import { freePort } from '../support/ports.ts'
+import { sleep, until } from '../support/wait.ts'
 import { startFaultHost, type FaultHost } from './fault-host.ts'
 import {
   baseProcessConfig,
   childPids,
   devFull,
-  freePort,
   startGatewayProcess,
   type GatewayProcess,
   reloadVariants,
 } from './gateway-process.ts'
 import { hardeningCase } from './recorder.ts'
 import { audit, describeAudit, sendMany, type ClientAnswer } from './traffic.ts'
-import { sleep, until } from './wire.ts'
 
 const pki = inject('pki')
 const f = pki.files

@@ -11,8 +11,8 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { inject } from 'vitest'
+import { ROOT } from '../support/cli.ts'
 
-export const ROOT = join(import.meta.dirname, '..', '..')
 export const DEFAULT_RESULTS_FILE = join(ROOT, '.test-hardening', 'results.jsonl')
 
 export type Profile = 'ci' | 'long'

@@ -18,12 +18,13 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest'
 import type { ClassCounts, SimulationReport } from '../../src/tools/simulate/run-simulation.ts'
 import { startCrlServer, type CrlServer } from '../../src/tools/pki/crl-server.ts'
 import { mintIssuingCrl } from '../support/test-pki.ts'
+import { freePort } from '../support/ports.ts'
+import { sleep } from '../support/wait.ts'
 import { startFaultHostProcess, type FaultHostProcess } from './fault-host-process.ts'
 import {
   baseProcessConfig,
   childPids,
   fdCount,
-  freePort,
   rssKiB,
   reloadVariants,
   startGatewayProcess,
@@ -31,7 +32,6 @@ import {
 } from './gateway-process.ts'
 import { byProfile, hardeningCase, PROFILE } from './recorder.ts'
 import { prepareSimulation } from './simulate-process.ts'
-import { sleep } from './wire.ts'
 
 const pki = inject('pki')
 const f = pki.files

@@ -8,6 +8,7 @@ import { connect as tcpConnect, type Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import type { TestPki } from '../support/test-pki.ts'
+import { sleep } from '../support/wait.ts'
 
 export interface Identity {
   cert: string
@@ -227,23 +228,4 @@ export function stalledTlsHandshake(
       resolve({ elapsedMs: performance.now() - started, serverBytes, closedByServer })
     })
   })
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** Polls `check` every 50 ms until it is true or `timeoutMs` passes (a check that throws is false). */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (
-      await Promise.resolve()
-        .then(check)
-        .catch(() => false)
-    )
-      return true
-    if (Date.now() >= deadline) return false
-    await sleep(50)
-  }
 }

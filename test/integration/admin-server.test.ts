@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { metricCatalog } from '../../src/tools/docs/render-docs.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
+import { poll } from '../support/wait.ts'
 
 const pki = inject('pki')
 let h: Harness
@@ -16,20 +17,6 @@ let admin: string
 async function get(path: string) {
   const res = await fetch(`${admin}${path}`)
   return { status: res.status, text: await res.text(), type: res.headers.get('content-type') }
-}
-
-async function eventually<T>(
-  probe: () => Promise<T>,
-  ok: (value: T) => boolean,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let value = await probe()
-  while (!ok(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    value = await probe()
-  }
-  return value
 }
 
 beforeAll(async () => {
@@ -49,7 +36,7 @@ describe('admin server', () => {
   })
 
   it('answers /readyz 200 with every check passing once the host was probed', async () => {
-    const res = await eventually(
+    const res = await poll(
       () => get('/readyz'),
       (r) => r.status === 200,
     )
@@ -138,7 +125,7 @@ describe('the internal host and readiness', () => {
     for (const h of [byDefault, checksHost])
       expect(
         (
-          await eventually(
+          await poll(
             () => readyz(h),
             (r) => r.status === 200,
           )
@@ -147,7 +134,7 @@ describe('the internal host and readiness', () => {
     await new Promise((resolve) => stand.close(resolve))
 
     // admin.readinessChecksHost: true: unready, the host check names the failure.
-    const down = await eventually(
+    const down = await poll(
       () => readyz(checksHost),
       (r) => r.status === 503,
     )
@@ -159,7 +146,7 @@ describe('the internal host and readiness', () => {
 
     // The default: the probe sees the outage (metric and /readyz line), readiness stays.
     expect(
-      await eventually(
+      await poll(
         () => hostReachable(byDefault),
         (v) => v === '0',
       ),
@@ -175,14 +162,14 @@ describe('the internal host and readiness', () => {
     await new Promise<void>((resolve) => stand.listen(hostPort, '127.0.0.1', resolve))
     expect(
       (
-        await eventually(
+        await poll(
           () => readyz(checksHost),
           (r) => r.status === 200,
         )
       ).status,
     ).toBe(200)
     expect(
-      await eventually(
+      await poll(
         () => hostReachable(byDefault),
         (v) => v === '1',
       ),

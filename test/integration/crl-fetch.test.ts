@@ -9,7 +9,7 @@
 import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { ConfigError } from '../../src/config/config-issues.ts'
@@ -20,7 +20,7 @@ import { createControlMetrics } from '../../src/observability/metrics.ts'
 import { startControlPlane, type ControlPlane } from '../../src/control/control-plane.ts'
 import { devCrlFiles, startCrlServer } from '../../src/tools/pki/crl-server.ts'
 import { DEV_PKI_FILES, ensureDevPki } from '../../src/tools/pki/dev-pki.ts'
-import { createCrl, generateKeyPair } from '../../src/tools/pki/x509-builder.ts'
+import { generateKeyPair } from '../../src/tools/pki/x509-builder.ts'
 import { parseCrl } from '../../src/plane/tls/crl.ts'
 import { crlCacheName, startCrlRefresher, type CrlRefresher } from '../../src/control/crl-refresh.ts'
 import { splitPem, toPem } from '../../src/plane/tls/pem.ts'
@@ -28,8 +28,9 @@ import { loadTlsMaterial } from '../../src/runtime/tls-material.ts'
 import { post } from '../support/clients.ts'
 import { startCrlHttpServer, serve, type CrlHttpServer } from '../support/crl-http-server.ts'
 import { baseConfig, startHarness, type Harness, type LogLine } from '../support/harness.ts'
-import { mintIssuingCrl, type ClientName } from '../support/test-pki.ts'
+import { issuingCa as issuingAuthority, mintIssuingCrl, type ClientName } from '../support/test-pki.ts'
 import { makeCa, makeCrl } from '../support/unit-certs.ts'
+import { sleep, until } from '../support/wait.ts'
 
 const pki = inject('pki')
 const f = pki.files
@@ -115,11 +116,6 @@ function start(fetch: Record<string, unknown>, crl: Record<string, unknown> = {}
 /** CRL numbers of what the refresher holds. */
 const held = (r: CrlRefresher) => r.current().map((c) => parseCrl(splitPem(c.pem)[0]!.der).crlNumber)
 
-async function until(condition: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
-}
-
 describe('a good fetch', () => {
   it('is verified, swapped in, counted and logged', async () => {
     const p = path()
@@ -172,10 +168,8 @@ describe('a good fetch', () => {
   })
 
   it('of a partitioned CA: the CRLs of two scopes (Issuing Distribution Points) are both kept', async () => {
-    const key = createPrivateKey(readFileSync(f['thredd-issuing-ca.key']!, 'utf8'))
     const part = (name: string, crlNumber: number) =>
-      createCrl({
-        issuer: { certDer: issuingCa.raw, key },
+      issuingAuthority(pki).crl({
         thisUpdate: new Date(Date.now() - HOUR),
         nextUpdate: new Date(Date.now() + HOUR),
         crlNumber,
@@ -296,8 +290,8 @@ describe('a failed fetch keeps the last good CRL', () => {
   })
 
   it("on a CRL with the Issuing CA's name but another key's signature: bad_signature", async () => {
-    const forged = createCrl({
-      issuer: { certDer: issuingCa.raw, key: generateKeyPair({ type: 'ec' }).privateKey },
+    const forged = issuingAuthority(pki).crl({
+      signingKey: generateKeyPair({ type: 'ec' }).privateKey,
       thisUpdate: new Date(Date.now() - HOUR),
       nextUpdate: new Date(Date.now() + 24 * HOUR),
       crlNumber: 99,
@@ -318,9 +312,7 @@ describe('a failed fetch keeps the last good CRL', () => {
   })
 
   it('on a delta CRL: unsupported', async () => {
-    const key = readFileSync(f['thredd-issuing-ca.key']!, 'utf8')
-    const delta = createCrl({
-      issuer: { certDer: issuingCa.raw, key: createPrivateKey(key) },
+    const delta = issuingAuthority(pki).crl({
       thisUpdate: new Date(Date.now() - HOUR),
       nextUpdate: new Date(Date.now() + HOUR),
       crlNumber: 30,
@@ -362,7 +354,7 @@ describe('a failed fetch keeps the last good CRL', () => {
       declare ? /^Content-Length \d+ is over maxBytes 65536$/ : /^the body is over/,
     )
     // The client hung up: the server could not write the whole body.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
     expect(ended).toBe(false)
     expect(written).toBeLessThan(total)
   })

@@ -5,21 +5,15 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
+import { freePort } from '../support/ports.ts'
 
 const pki = inject('pki')
-
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 describe('host unreachable', () => {
   let h: Harness
   beforeAll(async () => {
-    h = await startHarness(pki, { upstream: { url: `http://127.0.0.1:${await closedPort()}/ehi` } })
+    // A port that was just free: nobody listens there.
+    h = await startHarness(pki, { upstream: { url: `http://127.0.0.1:${await freePort()}/ehi` } })
   })
   afterAll(() => h.close())
 

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 import { mintIssuingCrl } from '../support/test-pki.ts'
+import { sleep } from '../support/wait.ts'
 
 const pki = inject('pki')
 const f = pki.files
@@ -19,7 +20,6 @@ afterEach(async () => {
 })
 
 const noCrl = { tls: { crl: { enabled: false, files: [] } } }
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('a reload that succeeds', () => {
   it('changes who is admitted for new connections while a long request in flight completes', async () => {

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest'
 import { AUTH_XML, openKeptAlive, rawExchange, type KeptAliveConnection } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 import { mintClient } from '../support/test-pki.ts'
+import { sleep } from '../support/wait.ts'
 
 const pki = inject('pki')
 const f = pki.files
@@ -21,7 +22,6 @@ afterEach(async () => {
   h = undefined
 })
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const withinMs = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([promise.then(() => true), sleep(ms).then(() => false)])
 const revokesGood = {

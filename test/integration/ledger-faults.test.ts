@@ -20,7 +20,6 @@ import { startPostgres, type PgCluster } from '../support/postgres.ts'
 import {
   canMountPrivately,
   counterValue,
-  eventually,
   message,
   openTestLedger,
   query,
@@ -29,6 +28,7 @@ import {
   type ChildLine,
   type TestLedger,
 } from '../support/ledger.ts'
+import { eventually } from '../support/wait.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'ehi-gateway-ledger-faults-'))
 const open: TestLedger[] = []

@@ -13,6 +13,7 @@ import { buildMessage, soapActionOf } from '../../src/tools/messages/synthetic-m
 import { runCli } from '../support/cli.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
+import { eventually } from '../support/wait.ts'
 
 const pki = inject('pki')
 let h: Harness | undefined
@@ -34,14 +35,6 @@ const send = (scenario: Parameters<typeof buildMessage>[0], overrides: Record<st
     headers: { 'content-type': 'application/xml', soapaction: soapActionOf(scenario) },
   })
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
 function rows(file: string, txnId: string): Record<string, unknown>[] {
   const db = new DatabaseSync(file, { readOnly: true })
   try {
@@ -60,7 +53,7 @@ describe('the ledger on the request path', () => {
     h = await startHarness(pki, ledger.config)
     const answer = await send('auth', { TXn_ID: '9000000001' })
     expect(answer.status).toBe(200)
-    await until(() => rows(ledger.file, '9000000001').length === 1)
+    await eventually(() => rows(ledger.file, '9000000001').length === 1)
     expect(rows(ledger.file, '9000000001')[0]).toMatchObject({
       mtid: '0100',
       class: 'decision',
@@ -83,7 +76,7 @@ describe('the ledger on the request path', () => {
     expect(toHostFirst!.headers['x-ehi-resend-of']).toBeUndefined()
     expect(toHostAgain!.headers['x-ehi-resend-of']).toBe(first.headers['x-request-id'])
     expect(toHostAgain!.headers['x-ehi-resend-first-answer']).toContain('Acknowledgement=1')
-    await until(() => rows(ledger.file, '9000000002').length === 2)
+    await eventually(() => rows(ledger.file, '9000000002').length === 2)
     expect(rows(ledger.file, '9000000002')[1]).toMatchObject({ resend_of: first.headers['x-request-id'] })
   })
 
@@ -128,7 +121,7 @@ describe('the ledger on the request path', () => {
       BalanceAdjustExpiry_NotAcknowledged: '0',
     })
     expect(cut.status).toBe(200)
-    await until(
+    await eventually(
       async () =>
         (await h!.counter('ehi_gateway_ledger_cutoff_reconciliations_total', { verdict: 'mismatch' })) === 1,
     )
@@ -148,7 +141,7 @@ describe('the ledger on the request path', () => {
       Expiry_Date: canaries[3]!,
       Merch_Name_DE43: `SHOP ${canaries[1]}`,
     })
-    await until(() => rows(ledger.file, '9200000001').length === 1)
+    await eventually(() => rows(ledger.file, '9200000001').length === 1)
     const bytes = readdirSync(ledger.dir)
       .map((name) => readFileSync(join(ledger.dir, name)).toString('latin1'))
       .join('')

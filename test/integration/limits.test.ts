@@ -8,6 +8,7 @@ import { connect, type TLSSocket } from 'node:tls'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
+import { sleep } from '../support/wait.ts'
 
 const pki = inject('pki')
 let h: Harness | undefined
@@ -36,8 +37,6 @@ function tlsOpen(port: number, localAddress = '127.0.0.1'): Promise<TLSSocket> {
     socket.once('error', reject)
   })
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('limits.maxConnectionsPerIp', () => {
   it('closes a connection past the limit from one address before TLS, and counts it', async () => {

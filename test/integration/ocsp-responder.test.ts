@@ -22,6 +22,7 @@ import {
   type OcspConfig,
 } from '../../src/plane/io/ocsp-checker.ts'
 import { buildOcspPki, type PkiCert } from '../support/ocsp-pki.ts'
+import { eventually, sleep } from '../support/wait.ts'
 import {
   refusedPortUrl,
   respondOffline,
@@ -90,14 +91,6 @@ async function count(counter: Counter, labels: Record<string, string>): Promise<
     .reduce((sum, v) => sum + v.value, 0)
 }
 const queries = (metrics: Metrics, result: string) => count(metrics.ocspQueries, { result })
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 const detailOf = (v: OcspVerdict) => ('detail' in v ? v.detail : '')
 
@@ -187,7 +180,7 @@ describe('responders that fail', () => {
     expect(verdict).toEqual({ state: 'pending' })
     expect(ocsp.decide(verdict)).toMatchObject({ allow: false, reason: 'ocsp_unavailable' })
     expect(await count(metrics.ocspWaits, { result: 'timeout' })).toBe(1)
-    await until(async () => (await queries(metrics, 'timeout')) === 1)
+    await eventually(async () => (await queries(metrics, 'timeout')) === 1)
     expect(detailOf(ocsp.status(pki.good.cert, pki.issuer.cert))).toMatch(/^timeout: /)
   })
 
@@ -241,7 +234,7 @@ describe('responders that fail', () => {
     const { ocsp, metrics } = checker({ responderUrl: server.url })
     expect((await ocsp.wait(pki.good.cert, pki.issuer.cert)).state).toBe('unavailable')
     failing = false
-    await until(async () => (await queries(metrics, 'good')) === 1)
+    await eventually(async () => (await queries(metrics, 'good')) === 1)
     expect(ocsp.status(pki.good.cert, pki.issuer.cert)).toEqual({ state: 'good' })
     expect(await queries(metrics, 'malformed')).toBeGreaterThanOrEqual(1)
   })
@@ -264,7 +257,7 @@ describe('the cache', () => {
     const { server } = await ownResponder('timer', ['-nmin', '1'])
     const { ocsp, metrics } = checker({ responderUrl: server.url }, { now: refreshClock })
     expect(await ocsp.wait(pki.good.cert, pki.issuer.cert)).toEqual({ state: 'good' })
-    await until(async () => (await queries(metrics, 'good')) >= 3)
+    await eventually(async () => (await queries(metrics, 'good')) >= 3)
     expect(await count(metrics.ocspLookups, {})).toBe(1)
   })
 
@@ -273,7 +266,7 @@ describe('the cache', () => {
     const { ocsp, metrics } = checker({ responderUrl: server.url }, { now: refreshClock })
     expect(await ocsp.wait(pki.good.cert, pki.issuer.cert)).toEqual({ state: 'good' })
     const seen = new Set<string>()
-    await until(async () => {
+    await eventually(async () => {
       seen.add(ocsp.status(pki.good.cert, pki.issuer.cert).state)
       return (await queries(metrics, 'good')) >= 3
     })
@@ -287,7 +280,7 @@ describe('the cache', () => {
     const { ocsp, metrics } = checker({ responderUrl: server.url }, { now: refreshClock })
     expect(await ocsp.wait(pki.good.cert, pki.issuer.cert)).toEqual({ state: 'good' })
     writeOcspIndex(index, [{ cert: pki.good.cert, status: 'revoked', reason: 'keyCompromise' }])
-    await until(async () => (await queries(metrics, 'revoked')) === 1)
+    await eventually(async () => (await queries(metrics, 'revoked')) === 1)
     const verdict = ocsp.status(pki.good.cert, pki.issuer.cert)
     expect(ocsp.decide(verdict)).toMatchObject({ allow: false, reason: 'revoked' })
   })
@@ -297,7 +290,7 @@ describe('the cache', () => {
     await ocsp.wait(pki.good.cert, pki.issuer.cert)
     // 60-minute answers are due for refresh at half-life: look up 40 minutes later.
     expect(ocsp.status(pki.good.cert, pki.issuer.cert, Date.now() + 40 * 60_000)).toEqual({ state: 'good' })
-    await until(async () => (await queries(metrics, 'good')) === 2)
+    await eventually(async () => (await queries(metrics, 'good')) === 2)
   })
 
   it('keeps a valid answer while refreshes fail, and refuses once it expires', async () => {
@@ -308,7 +301,7 @@ describe('the cache', () => {
     await server.stop()
     offset = 40 * 60_000
     expect(ocsp.status(pki.good.cert, pki.issuer.cert)).toEqual({ state: 'good' })
-    await until(async () => (await queries(metrics, 'unreachable')) >= 1)
+    await eventually(async () => (await queries(metrics, 'unreachable')) >= 1)
     expect(ocsp.status(pki.good.cert, pki.issuer.cert)).toEqual({ state: 'good' })
     offset = 61 * 60_000
     const verdict = ocsp.status(pki.good.cert, pki.issuer.cert)
@@ -320,7 +313,7 @@ describe('the cache', () => {
     const request = buildOcspRequest(pki.good.cert, pki.issuer.cert).der
     const olderGood = respondOffline(pki.index, pki.issuerSigner, request, ['-nmin', '60'])
     // Answer times have whole seconds: the newer answer must be at least a second younger.
-    await new Promise((resolve) => setTimeout(resolve, 1100))
+    await sleep(1100)
     const holdIndex = writeOcspIndex(join(dir, 'hold-index.txt'), [
       { cert: pki.good.cert, status: 'revoked', reason: 'certificateHold' },
     ])
@@ -331,7 +324,7 @@ describe('the cache', () => {
     expect((await ocsp.wait(pki.good.cert, pki.issuer.cert)).state).toBe('revoked')
     // A look-up in the refresh window starts the refresh, which gets the older good answer.
     ocsp.status(pki.good.cert, pki.issuer.cert, Date.now() + 40 * 60_000)
-    await until(async () => (await count(metrics.ocspQueries, {})) === 2)
+    await eventually(async () => (await count(metrics.ocspQueries, {})) === 2)
     expect(await queries(metrics, 'older')).toBe(1)
     expect(ocsp.status(pki.good.cert, pki.issuer.cert).state).toBe('revoked')
   })
@@ -371,7 +364,7 @@ describe('the cache', () => {
     expect(ocsp.status(pki.good.cert, pki.issuer.cert)).toEqual({ state: 'pending' })
     expect(ocsp.status(pki.unknown.cert, pki.issuer.cert).state).toBe('unavailable')
     // The dropped certificate is asked about again; the kept one is not.
-    await until(async () => (await count(metrics.ocspQueries, {})) === 4)
+    await eventually(async () => (await count(metrics.ocspQueries, {})) === 4)
     expect(await queries(metrics, 'unknown')).toBe(1)
   })
 
@@ -396,7 +389,7 @@ describe('the cache', () => {
     const stalling = await serve(startStallingServer())
     const { ocsp } = checker({ responderUrl: stalling.url, requestTimeoutMs: 60_000 })
     const waiting = ocsp.wait(pki.good.cert, pki.issuer.cert, 60_000)
-    await until(() => stalling.connections() === 1)
+    await eventually(() => stalling.connections() === 1)
     const started = Date.now()
     await ocsp.close()
     expect(Date.now() - started).toBeLessThan(2000)

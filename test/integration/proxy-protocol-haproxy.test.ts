@@ -7,53 +7,19 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { findTool } from '../support/cli.ts'
 import { post } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
+import { freePort, isListening } from '../support/ports.ts'
+import { eventually } from '../support/wait.ts'
 
 const pki = inject('pki')
 
-function findHaproxy(): string | undefined {
-  for (const candidate of ['haproxy', '/usr/sbin/haproxy']) {
-    if (spawnSync(candidate, ['-v'], { stdio: 'ignore' }).status === 0) return candidate
-  }
-  return undefined
-}
-const haproxy = findHaproxy()
+const haproxy = findTool('haproxy')
 if (!haproxy) console.warn('haproxy is not installed: skipping the HAProxy PROXY protocol test')
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-function waitForPort(port: number, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = connect({ host: '127.0.0.1', port })
-      socket.once('connect', () => {
-        socket.destroy()
-        resolve()
-      })
-      socket.once('error', () => {
-        socket.destroy()
-        if (Date.now() > deadline) reject(new Error(`haproxy did not listen on ${port}`))
-        else setTimeout(attempt, 50)
-      })
-    }
-    attempt()
-  })
-}
 
 describe.skipIf(!haproxy)('PROXY protocol behind HAProxy (send-proxy-v2 / send-proxy)', () => {
   let h: Harness
@@ -104,7 +70,11 @@ backend gateway_untrusted
     if (check.status !== 0) throw new Error(`haproxy -c: ${check.stdout}${check.stderr}`)
     proc = spawn(haproxy!, ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] })
     proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    await Promise.all(Object.values(ports).map((port) => waitForPort(port, 5000))).catch((error: Error) => {
+    await Promise.all(
+      Object.values(ports).map((port) =>
+        eventually(() => isListening(port), 5000, `haproxy listening on ${port}`),
+      ),
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\n${stderr}`)
     })
   })

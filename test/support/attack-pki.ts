@@ -4,18 +4,11 @@
  * and signatures, wrong key usage. Each identity is a PEM file (the leaf first, then whatever
  * chain the attacker sends) and its key, in a fresh folder under the test PKI's temporary folder.
  */
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  createCertificate,
-  createCrl,
-  generateKeyPair,
-  type CertificateSpec,
-  type KeySpec,
-  type NameAttribute,
-} from '../../src/tools/pki/x509-builder.ts'
-import type { TestPki } from './test-pki.ts'
+import type { CertificateOptions, Issued } from '../../src/tools/pki/pki-builder.ts'
+import { generateKeyPair } from '../../src/tools/pki/x509-builder.ts'
+import { issuingCa, testPkiBuilder, THREDD_CLIENT, THREDD_LEAF_SUBJECT, type TestPki } from './test-pki.ts'
 
 const DAY = 86_400_000
 
@@ -54,12 +47,6 @@ export interface AttackPki {
   subCa: { cert: string; crl: string }
 }
 
-interface Signer {
-  der: Buffer
-  pem: string
-  key: KeyObject
-}
-
 export function buildAttackPki(pki: TestPki, now = Date.now()): AttackPki {
   const dir = mkdtempSync(join(pki.dir, 'attack-'))
   const write = (name: string, text: string) => {
@@ -67,106 +54,53 @@ export function buildAttackPki(pki: TestPki, now = Date.now()): AttackPki {
     writeFileSync(file, text, { mode: 0o600 })
     return file
   }
-  const keyPem = (key: KeyObject) => key.export({ type: 'pkcs8', format: 'pem' }) as string
-  const window = { notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) }
   const pem = (name: string) => readFileSync(pki.files[name]!, 'utf8')
-  const issuingPem = pem('thredd-issuing-ca.pem')
-  const issuing: Signer = {
-    der: new X509Certificate(issuingPem).raw,
-    pem: issuingPem,
-    key: createPrivateKey(readFileSync(pki.files['thredd-issuing-ca.key']!)),
-  }
+  const builder = testPkiBuilder(now)
+  const issuing = issuingCa(pki, now)
+  const issuingPem = issuing.pem
   const org = { type: 'O', value: 'Thredd Test' } as const
-  const leafSubject: NameAttribute[] = [
-    org,
-    { type: 'OU', value: 'EHI' },
-    { type: 'OU', value: 'Transport' },
-    { type: 'CN', value: 'thredd-ehi-transport' },
-  ]
   const clients = {} as AttackPki['clients']
-
-  /** A client leaf (clientAuth, digitalSignature) unless `spec` says otherwise. */
-  const leaf = (
-    signer: Signer | 'self',
-    options: Partial<CertificateSpec> & { keySpec?: KeySpec; signWith?: KeyObject } = {},
-  ) => {
-    const key = generateKeyPair(options.keySpec ?? { type: 'ec' })
-    const spec: CertificateSpec = {
-      subject: leafSubject,
-      publicKey: key.publicKey,
-      ...window,
-      keyUsage: ['digitalSignature'],
-      extKeyUsage: ['clientAuth'],
-      san: { uri: ['spiffe://thredd.test/ehi'], dns: ['ehi.thredd.test'] },
-      ...options,
-    }
-    if (signer === 'self') spec.selfKey = key.privateKey
-    else spec.issuer = { certDer: signer.der, key: options.signWith ?? signer.key }
-    const cert = createCertificate(spec)
-    return { ...cert, key: key.privateKey }
-  }
-  const ca = (signer: Signer, subject: NameAttribute[], extra: Partial<CertificateSpec> = {}): Signer => {
-    const key = generateKeyPair({ type: 'ec' })
-    const cert = createCertificate({
-      subject,
-      publicKey: key.publicKey,
-      issuer: { certDer: signer.der, key: signer.key },
-      ...window,
-      ca: {},
-      keyUsage: ['keyCertSign', 'cRLSign'],
-      ...extra,
-    })
-    return { ...cert, key: key.privateKey }
-  }
-  const save = (name: AttackClient, chainPem: string, key: KeyObject) => {
-    clients[name] = { cert: write(`${name}.pem`, chainPem), key: write(`${name}.key`, keyPem(key)) }
+  /** A client leaf of `signer` (clientAuth, digitalSignature) unless `options` say otherwise. */
+  const leaf = (signer: Issued, options: Partial<CertificateOptions> = {}) =>
+    signer.issue({ ...THREDD_CLIENT, ...options })
+  const save = (name: AttackClient, chainPem: string, owner: Issued) => {
+    clients[name] = { cert: write(`${name}.pem`, chainPem), key: write(`${name}.key`, owner.keyPem) }
   }
 
   // Self-signed in all but name: the issuer name and key identifier are the Issuing CA's, the
   // signature is the leaf's own key.
   {
-    const key = generateKeyPair({ type: 'ec' })
-    const cert = createCertificate({
-      subject: leafSubject,
-      publicKey: key.publicKey,
-      issuer: { certDer: issuing.der, key: key.privateKey },
-      ...window,
+    const key = generateKeyPair({ type: 'ec' }).privateKey
+    const l = issuing.issue({
+      subject: THREDD_LEAF_SUBJECT,
+      key,
+      signingKey: key,
       keyUsage: ['digitalSignature'],
       extKeyUsage: ['clientAuth'],
     })
-    save('selfSignedCopiedNames', cert.pem, key.privateKey)
+    save('selfSignedCopiedNames', l.pem, l)
   }
 
   // A forged Issuing CA: same name, its own key, self-signed; the leaf is signed by that key and
   // names the real Issuing CA (with its key identifier). The attacker sends both.
   {
-    const forgedKey = generateKeyPair({ type: 'ec' })
-    const forgedCa = createCertificate({
+    const forgedCa = builder.root({
       subject: [org, { type: 'CN', value: 'Test Thredd Issuing CA' }],
-      publicKey: forgedKey.publicKey,
-      selfKey: forgedKey.privateKey,
-      ...window,
       ca: { pathLength: 0 },
-      keyUsage: ['keyCertSign', 'cRLSign'],
     })
-    const l = leaf(issuing, { signWith: forgedKey.privateKey })
-    save('forgedIssuerWithChain', l.pem + forgedCa.pem, l.key)
+    const l = leaf(issuing, { signingKey: forgedCa.key })
+    save('forgedIssuerWithChain', l.pem + forgedCa.pem, l)
   }
 
   // A valid leaf, then the chain in the wrong order (root before issuing) and unrelated CAs.
   {
     const l = leaf(issuing)
-    const stray = generateKeyPair({ type: 'ec' })
-    const strayCa = createCertificate({
+    const strayCa = builder.root({
       subject: [{ type: 'CN', value: 'Unrelated Junk CA' }],
-      publicKey: stray.publicKey,
-      selfKey: stray.privateKey,
-      ...window,
-      ca: {},
       keyUsage: ['keyCertSign'],
     })
     const chain = l.pem + pem('other-root-ca.pem') + pem('thredd-root-ca.pem') + strayCa.pem + issuingPem
-    save('goodWithJunkChain', chain, l.key)
+    save('goodWithJunkChain', chain, l)
   }
 
   // Another CA's leaf with Thredd's own CA certificates appended: still not issued by them.
@@ -181,56 +115,55 @@ export function buildAttackPki(pki: TestPki, now = Date.now()): AttackPki {
 
   // An intermediate with basicConstraints CA:false (but keyCertSign), issuing a leaf.
   {
-    const notCa = ca(issuing, [org, { type: 'CN', value: 'Not A CA Intermediate' }], { ca: false })
+    const notCa = issuing.intermediate({
+      subject: [org, { type: 'CN', value: 'Not A CA Intermediate' }],
+      ca: false,
+    })
     const l = leaf(notCa)
-    save('underNonCaIntermediate', l.pem + notCa.pem, l.key)
+    save('underNonCaIntermediate', l.pem + notCa.pem, l)
   }
 
   // An ordinary client leaf used as a CA: it signs another leaf.
   {
     const first = leaf(issuing, { subject: [org, { type: 'CN', value: 'ordinary-leaf' }] })
     const l = leaf(first)
-    save('underLeafAsCa', l.pem + first.pem, l.key)
+    save('underLeafAsCa', l.pem + first.pem, l)
   }
 
   // Path length: the Issuing CA has pathLength 0, so a sub-CA under it may issue nothing.
-  const subCa = ca(issuing, [org, { type: 'CN', value: 'Test Thredd Sub CA' }])
+  const subCa = issuing.intermediate({ subject: [org, { type: 'CN', value: 'Test Thredd Sub CA' }] })
   {
     const l = leaf(subCa)
-    save('pathLengthViolation', l.pem + subCa.pem, l.key)
+    save('pathLengthViolation', l.pem + subCa.pem, l)
   }
   const subCaFile = write('sub-ca.pem', subCa.pem)
   const subCaCrl = write(
     'sub-ca.crl.pem',
-    createCrl({
-      issuer: { certDer: subCa.der, key: subCa.key },
-      thisUpdate: new Date(now - DAY),
-      nextUpdate: new Date(now + 7 * DAY),
-    }).pem,
+    subCa.crl({ thisUpdate: new Date(now - DAY), nextUpdate: new Date(now + 7 * DAY) }).pem,
   )
 
   // Key usage without digitalSignature: an EC key marked for key agreement only, an RSA key for
   // key transport only. Neither may sign a TLS CertificateVerify.
   {
     const l = leaf(issuing, { keyUsage: ['keyAgreement'] })
-    save('kuKeyAgreementOnly', l.pem, l.key)
+    save('kuKeyAgreementOnly', l.pem, l)
   }
   {
-    const l = leaf(issuing, { keySpec: { type: 'rsa', bits: 2048 }, keyUsage: ['keyEncipherment'] })
-    save('kuKeyEnciphermentOnly', l.pem, l.key)
+    const l = leaf(issuing, { key: { type: 'rsa', bits: 2048 }, keyUsage: ['keyEncipherment'] })
+    save('kuKeyEnciphermentOnly', l.pem, l)
   }
 
   // Weak key and weak signature.
   {
     const l = leaf(issuing, {
-      keySpec: { type: 'rsa', bits: 1024 },
+      key: { type: 'rsa', bits: 1024 },
       keyUsage: ['digitalSignature', 'keyEncipherment'],
     })
-    save('rsa1024', l.pem, l.key)
+    save('rsa1024', l.pem, l)
   }
   {
     const l = leaf(issuing, { hash: 'sha1' })
-    save('sha1Signature', l.pem, l.key)
+    save('sha1Signature', l.pem, l)
   }
 
   // A valid certificate for someone the subject rules do not allow.
@@ -238,7 +171,7 @@ export function buildAttackPki(pki: TestPki, now = Date.now()): AttackPki {
     const l = leaf(issuing, {
       subject: [org, { type: 'OU', value: 'EHI' }, { type: 'CN', value: 'thredd-other-service' }],
     })
-    save('otherSubject', l.pem, l.key)
+    save('otherSubject', l.pem, l)
   }
 
   return { dir, clients, subCa: { cert: subCaFile, crl: subCaCrl } }

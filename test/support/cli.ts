@@ -1,5 +1,6 @@
-/** Runs the ehi-gateway CLI as a child process with the same Node.js, bounded in time. */
+/** Runs the ehi-gateway CLI, and the other programs tests use, as child processes bounded in time. */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
 import { join } from 'node:path'
 
 export const ROOT = join(import.meta.dirname, '..', '..')
@@ -62,6 +63,24 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
       })
     },
   }
+}
+
+/**
+ * An installed program by name, or undefined: PATH first, then the folders Debian puts programs
+ * in, which a user's PATH may lack (nginx and haproxy live in /usr/sbin).
+ */
+export function findTool(name: string): string | undefined {
+  return [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/sbin', '/usr/local/sbin']
+    .filter(Boolean)
+    .map((dir) => join(dir, name))
+    .find((file) => {
+      try {
+        accessSync(file, constants.X_OK)
+        return true
+      } catch {
+        return false
+      }
+    })
 }
 
 /** Runs a command to completion and returns its output (for curl and openssl). */

@@ -189,15 +189,6 @@ export function cutoff(
   }
 }
 
-/** Polls `check` until it holds or `timeoutMs` passes. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
 export const LEDGER_CHILD = join(import.meta.dirname, 'ledger-child.ts')
 
 export interface ChildLine {

@@ -5,23 +5,15 @@
  * (.ci/run installs it).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer, type AddressInfo } from 'node:net'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { findTool } from './cli.ts'
+import { freePort, isListening } from './ports.ts'
+import { sleep } from './wait.ts'
 
 /** The nginx binary, or undefined. Debian puts it in /usr/sbin, which a user's PATH may lack. */
-export const NGINX = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin']
-  .filter(Boolean)
-  .map((dir) => join(dir, 'nginx'))
-  .find((file) => {
-    try {
-      accessSync(file, constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
+export const NGINX = findTool('nginx')
 
 export interface NginxOptions {
   /** PEM: the server certificate chain nginx sends (leaf first). */
@@ -43,25 +35,6 @@ export interface Nginx {
   url: string
   dir: string
   close(): Promise<void>
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.on('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.on('error', () => resolve(false))
-  })
 }
 
 export async function startNginx(options: NginxOptions): Promise<Nginx> {
@@ -132,7 +105,7 @@ http {
     rmSync(dir, { recursive: true, force: true })
   }
   const deadline = Date.now() + 10_000
-  while (!(await listening(port))) {
+  while (!(await isListening(port))) {
     if (exitedEarly || Date.now() > deadline) {
       const log = (() => {
         try {
@@ -144,7 +117,7 @@ http {
       await stop()
       throw new Error(`nginx did not start on port ${port}:\n${output}\n${log}`)
     }
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await sleep(50)
   }
   return { port, url: `https://127.0.0.1:${port}/ehi`, dir, close: stop }
 }

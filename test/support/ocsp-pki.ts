@@ -5,27 +5,15 @@
  * are good, revoked, on hold and unknown to the responder, the responder certificates a CA may or
  * may not authorise, and a second CA that issued a leaf with the same serial as `good`.
  */
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  createCertificate,
-  generateKeyPair,
-  type CertificateSpec,
-  type KeySpec,
-  type NameAttribute,
-} from '../../src/tools/pki/x509-builder.ts'
+import type { CertificateOptions, Issued } from '../../src/tools/pki/pki-builder.ts'
+import type { KeySpec, NameAttribute } from '../../src/tools/pki/x509-builder.ts'
 import { writeOcspIndex, type SignerFiles } from './ocsp.ts'
+import { testPkiBuilder } from './test-pki.ts'
 
-const DAY = 86_400_000
-
-export interface PkiCert {
-  cert: X509Certificate
-  der: Buffer
-  file: string
-  keyFile: string
-  key: KeyObject
-}
+/** A certificate of the OCSP PKI, with its key, both written to files. */
+export type PkiCert = Issued & { file: string; keyFile: string }
 
 export interface OcspPki {
   dir: string
@@ -67,50 +55,38 @@ export function buildOcspPki(
   keySpec: KeySpec = { type: 'ec' },
 ): OcspPki {
   mkdirSync(dir, { recursive: true })
-  const now = Date.now()
-  const window = { notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) }
-
-  const save = (name: string, der: Buffer, pem: string, key: KeyObject): PkiCert => {
+  const builder = testPkiBuilder(Date.now(), keySpec)
+  const save = (name: string, made: Issued): PkiCert => {
     const file = join(dir, `${name}.pem`)
     const keyFile = join(dir, `${name}.key`)
-    writeFileSync(file, pem)
-    writeFileSync(keyFile, key.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 })
-    return { cert: new X509Certificate(der), der, file, keyFile, key }
+    writeFileSync(file, made.pem)
+    writeFileSync(keyFile, made.keyPem, { mode: 0o600 })
+    return Object.assign(made, { file, keyFile })
   }
   const make = (
     name: string,
     subject: NameAttribute[],
     signer: PkiCert | undefined,
-    spec: Partial<CertificateSpec> = {},
-  ): PkiCert => {
-    const pair = generateKeyPair(keySpec)
-    const full: CertificateSpec = { subject, publicKey: pair.publicKey, ...window, ...spec }
-    if (signer) full.issuer = { certDer: signer.der, key: signer.key }
-    else full.selfKey = pair.privateKey
-    const made = createCertificate(full)
-    return save(name, made.der, made.pem, pair.privateKey)
-  }
-  const ca = (name: string, cn: string) =>
-    make(name, [{ type: 'CN', value: cn }], undefined, { ca: {}, keyUsage: ['keyCertSign', 'cRLSign'] })
+    options: Partial<CertificateOptions> = {},
+  ): PkiCert =>
+    save(name, signer ? signer.issue({ ...options, subject }) : builder.selfSigned({ ...options, subject }))
+  const ca = (name: string, cn: string) => save(name, builder.root({ subject: [{ type: 'CN', value: cn }] }))
 
-  let issuer: PkiCert
-  if (issuing) {
-    const pem = readFileSync(issuing.certFile, 'utf8')
-    const cert = new X509Certificate(pem)
-    issuer = {
-      cert,
-      der: cert.raw,
-      file: issuing.certFile,
-      keyFile: issuing.keyFile,
-      key: createPrivateKey(readFileSync(issuing.keyFile)),
-    }
-  } else issuer = ca('issuing-ca', 'OCSP Test Issuing CA')
+  const issuer: PkiCert = issuing
+    ? Object.assign(builder.load(readFileSync(issuing.certFile), readFileSync(issuing.keyFile)), {
+        file: issuing.certFile,
+        keyFile: issuing.keyFile,
+      })
+    : ca('issuing-ca', 'OCSP Test Issuing CA')
 
   const leafSubject: NameAttribute[] = [
     { type: 'O', value: 'Thredd Test' },
     { type: 'CN', value: 'thredd-ehi-transport' },
   ]
-  const leafSpec: Partial<CertificateSpec> = { keyUsage: ['digitalSignature'], extKeyUsage: ['clientAuth'] }
+  const leafSpec: Partial<CertificateOptions> = {
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['clientAuth'],
+  }
   const otherCa = ca('other-ca', 'OCSP Test Other CA')
   const mintLeaf = (name: string, { byOtherCa, ...options }: LeafOptions = {}) =>
     make(name, leafSubject, byOtherCa ? otherCa : issuer, { ...leafSpec, ...options })
@@ -134,7 +110,7 @@ export function buildOcspPki(
   })
   const sameSerialOtherCa = mintLeaf('leaf-same-serial-other-ca', {
     byOtherCa: true,
-    serial: Buffer.from(good.cert.serialNumber, 'hex'),
+    serial: good.serial,
   })
 
   const index = writeOcspIndex(join(dir, 'index.txt'), [

@@ -19,10 +19,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { freePort } from './ports.ts'
 
 export interface PgCluster {
   readonly port: number
@@ -61,17 +61,6 @@ function asPostgres(command: string, args: string[]) {
       `${command} ${args.join(' ')} failed (${r.status}): ${r.stdout}${r.stderr}${r.error ?? ''}`,
     )
   return r
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** Starts a cluster; `registry` is the run's folder (inject('pgRegistry')), so a crash cannot leak it. */

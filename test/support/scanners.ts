@@ -3,22 +3,8 @@
  * JSON findings) and sslscan 2 (`sslscan --show-client-cas`, its XML).
  */
 import { spawn } from 'node:child_process'
-import { accessSync, constants, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-
-export function findTool(name: string): string | undefined {
-  return [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/sbin']
-    .filter(Boolean)
-    .map((dir) => join(dir, name))
-    .find((file) => {
-      try {
-        accessSync(file, constants.X_OK)
-        return true
-      } catch {
-        return false
-      }
-    })
-}
+import { readFileSync } from 'node:fs'
+import { findTool } from './cli.ts'
 
 export const TESTSSL = findTool('testssl')
 export const SSLSCAN = findTool('sslscan')

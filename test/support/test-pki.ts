@@ -3,19 +3,42 @@
  * server chain, and one client certificate per scenario the gateway must refuse or admit.
  * EC P-256 keys keep generation fast; one RSA leaf covers the RSA path.
  */
-import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
+import { createHash, X509Certificate } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  createCertificate,
-  createCrl,
-  generateKeyPair,
-  randomSerial,
-  type CertificateSpec,
-  type NameAttribute,
-} from '../../src/tools/pki/x509-builder.ts'
+import { PkiBuilder, type CertificateOptions, type Issued } from '../../src/tools/pki/pki-builder.ts'
+import { generateKeyPair, type KeySpec, type NameAttribute } from '../../src/tools/pki/x509-builder.ts'
 
 const DAY = 86_400_000
+
+/** The Thredd transport certificate's subject in the tests: two OUs, as Thredd's has. */
+export const THREDD_LEAF_SUBJECT: NameAttribute[] = [
+  { type: 'O', value: 'Thredd Test' },
+  { type: 'OU', value: 'EHI' },
+  { type: 'OU', value: 'Transport' },
+  { type: 'CN', value: 'thredd-ehi-transport' },
+]
+
+/** A Thredd transport (client) certificate; the test and attack PKIs vary it one field at a time. */
+export const THREDD_CLIENT: CertificateOptions = {
+  subject: THREDD_LEAF_SUBJECT,
+  keyUsage: ['digitalSignature'],
+  extKeyUsage: ['clientAuth'],
+  san: { uri: ['spiffe://thredd.test/ehi'], dns: ['ehi.thredd.test'] },
+}
+
+/** The test PKI's builder: EC P-256 keys (unless `key` says otherwise), valid from a day before `now` for 30 days. */
+export function testPkiBuilder(now = Date.now(), key: KeySpec = { type: 'ec' }): PkiBuilder {
+  return new PkiBuilder({ key, notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) })
+}
+
+/** The test PKI's Issuing CA, with its key, from the PKI's files (to mint more certificates and CRLs). */
+export function issuingCa(pki: TestPki, now = Date.now()): Issued {
+  return testPkiBuilder(now).load(
+    readFileSync(pki.files['thredd-issuing-ca.pem']!),
+    readFileSync(pki.files['thredd-issuing-ca.key']!),
+  )
+}
 
 export interface TestPki {
   dir: string
@@ -43,12 +66,6 @@ export const CLIENT_NAMES = [
 ] as const
 export type ClientName = (typeof CLIENT_NAMES)[number]
 
-interface Ca {
-  der: Buffer
-  pem: string
-  key: KeyObject
-}
-
 export function buildTestPki(dir: string, now = Date.now()): TestPki {
   mkdirSync(dir, { recursive: true })
   const files: Record<string, string> = {}
@@ -58,170 +75,122 @@ export function buildTestPki(dir: string, now = Date.now()): TestPki {
     files[name] = file
     return file
   }
-  const window = { notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) }
-  const keyPem = (key: KeyObject) => key.export({ type: 'pkcs8', format: 'pem' }) as string
-
-  const makeCa = (subject: NameAttribute[], parent?: Ca, pathLength?: number): Ca => {
-    const key = generateKeyPair({ type: 'ec' })
-    const spec: CertificateSpec = {
-      subject,
-      publicKey: key.publicKey,
-      ...window,
-      ca: pathLength === undefined ? {} : { pathLength },
-      keyUsage: ['keyCertSign', 'cRLSign'],
-    }
-    if (parent) spec.issuer = { certDer: parent.der, key: parent.key }
-    else spec.selfKey = key.privateKey
-    const cert = createCertificate(spec)
-    return { der: cert.der, pem: cert.pem, key: key.privateKey }
-  }
+  const pki = testPkiBuilder(now)
 
   const org = { type: 'O', value: 'Thredd Test' } as const
-  const root = makeCa([org, { type: 'CN', value: 'Test Thredd Root CA' }])
-  const issuing = makeCa([org, { type: 'CN', value: 'Test Thredd Issuing CA' }], root, 0)
-  const otherRoot = makeCa([
-    { type: 'O', value: 'Elsewhere' },
-    { type: 'CN', value: 'Other Root CA' },
-  ])
+  const root = pki.root({ subject: [org, { type: 'CN', value: 'Test Thredd Root CA' }] })
+  const issuing = root.intermediate({
+    subject: [org, { type: 'CN', value: 'Test Thredd Issuing CA' }],
+    ca: { pathLength: 0 },
+  })
+  const otherRoot = pki.root({
+    subject: [
+      { type: 'O', value: 'Elsewhere' },
+      { type: 'CN', value: 'Other Root CA' },
+    ],
+  })
   write('thredd-root-ca.pem', root.pem)
   write('thredd-issuing-ca.pem', issuing.pem)
   // CA keys stay in the temporary folder; tests use them to mint CRLs with a chosen window.
-  write('thredd-issuing-ca.key', keyPem(issuing.key))
+  write('thredd-issuing-ca.key', issuing.keyPem)
   write('other-root-ca.pem', otherRoot.pem)
 
-  const leafSubject: NameAttribute[] = [
-    org,
-    { type: 'OU', value: 'EHI' },
-    { type: 'OU', value: 'Transport' },
-    { type: 'CN', value: 'thredd-ehi-transport' },
-  ]
   const clients = {} as TestPki['clients']
   const spki = {} as TestPki['spki']
-  const issueClient = (
-    name: ClientName,
-    options: Partial<CertificateSpec> & { signer?: Ca; keyType?: 'rsa' | 'ec' } = {},
-  ) => {
-    const key = generateKeyPair(options.keyType === 'rsa' ? { type: 'rsa', bits: 2048 } : { type: 'ec' })
-    const signer = options.signer ?? issuing
-    const spec: CertificateSpec = {
-      subject: leafSubject,
-      publicKey: key.publicKey,
-      ...window,
-      keyUsage: ['digitalSignature'],
-      extKeyUsage: ['clientAuth'],
-      san: { uri: ['spiffe://thredd.test/ehi'], dns: ['ehi.thredd.test'] },
-      ...options,
-    }
-    if (!options.selfKey) spec.issuer = { certDer: signer.der, key: signer.key }
-    if (options.selfKey) spec.selfKey = key.privateKey
-    const cert = createCertificate(spec)
+  const client = (name: ClientName, cert: Issued) => {
     clients[name] = {
       cert: write(`client-${name}.pem`, cert.pem),
-      key: write(`client-${name}.key`, keyPem(key.privateKey)),
+      key: write(`client-${name}.key`, cert.keyPem),
     }
-    const der = key.publicKey.export({ type: 'spki', format: 'der' })
-    spki[name] = createHashB64(der)
+    spki[name] = createHashB64(cert.publicKey.export({ type: 'spki', format: 'der' }))
     return cert
   }
 
-  issueClient('good')
-  issueClient('goodRsa', { keyType: 'rsa', keyUsage: ['digitalSignature', 'keyEncipherment'] })
-  issueClient('expired', { notBefore: new Date(now - 10 * DAY), notAfter: new Date(now - DAY) })
-  issueClient('notYetValid', { notBefore: new Date(now + DAY), notAfter: new Date(now + 10 * DAY) })
-  issueClient('serverAuthOnly', { extKeyUsage: ['serverAuth'] })
-  issueClient('noEku', { extKeyUsage: [] })
-  const revokedSerial = randomSerial()
-  issueClient('revoked', { serial: revokedSerial })
-  issueClient('otherCa', { signer: otherRoot })
+  const good = client('good', issuing.issue(THREDD_CLIENT))
+  client(
+    'goodRsa',
+    issuing.issue({
+      ...THREDD_CLIENT,
+      key: { type: 'rsa', bits: 2048 },
+      keyUsage: ['digitalSignature', 'keyEncipherment'],
+    }),
+  )
+  client(
+    'expired',
+    issuing.issue({ ...THREDD_CLIENT, notBefore: new Date(now - 10 * DAY), notAfter: new Date(now - DAY) }),
+  )
+  client(
+    'notYetValid',
+    issuing.issue({ ...THREDD_CLIENT, notBefore: new Date(now + DAY), notAfter: new Date(now + 10 * DAY) }),
+  )
+  client('serverAuthOnly', issuing.issue({ ...THREDD_CLIENT, extKeyUsage: ['serverAuth'] }))
+  client('noEku', issuing.issue({ ...THREDD_CLIENT, extKeyUsage: [] }))
+  const revoked = client('revoked', issuing.issue(THREDD_CLIENT))
+  client('otherCa', otherRoot.issue(THREDD_CLIENT))
   // Self-signed, copying the real leaf's subject (an attacker's first try).
-  issueClient('selfSigned', { selfKey: generateKeyPair({ type: 'ec' }).privateKey })
-  // Signed by a CA that copies the real Issuing CA's name, with a different key.
-  const impostor = makeCa([org, { type: 'CN', value: 'Test Thredd Issuing CA' }], root, 0)
-  const impostorKeyOnly: Ca = { ...issuing, key: impostor.key }
-  issueClient('fakeIssuer', { signer: impostorKeyOnly })
+  client('selfSigned', pki.selfSigned(THREDD_CLIENT))
+  // In the real Issuing CA's name, signed by another key (an impostor CA's).
+  client(
+    'fakeIssuer',
+    issuing.issue({ ...THREDD_CLIENT, signingKey: generateKeyPair({ type: 'ec' }).privateKey }),
+  )
   // Same subject as `good`, new key: what a pin must catch after a key change.
-  issueClient('sameNameNewKey')
+  client('sameNameNewKey', issuing.issue(THREDD_CLIENT))
   // A second CN before the real one: a CN allow-list must not pass it on the listed one alone.
-  issueClient('twoCns', {
-    subject: [
-      ...leafSubject.slice(0, -1),
-      { type: 'CN', value: 'evil' },
-      leafSubject[leafSubject.length - 1]!,
-    ],
-  })
+  client(
+    'twoCns',
+    issuing.issue({
+      ...THREDD_CLIENT,
+      subject: [
+        ...THREDD_LEAF_SUBJECT.slice(0, -1),
+        { type: 'CN', value: 'evil' },
+        THREDD_LEAF_SUBJECT[THREDD_LEAF_SUBJECT.length - 1]!,
+      ],
+    }),
+  )
 
   // CRLs: current ones, and an expired issuing CRL for the crl_expired case.
-  write(
-    'thredd-root-ca.crl.pem',
-    createCrl({
-      issuer: { certDer: root.der, key: root.key },
-      thisUpdate: new Date(now - DAY),
-      nextUpdate: new Date(now + 7 * DAY),
-    }).pem,
-  )
-  write(
-    'thredd-issuing-ca.crl.pem',
-    createCrl({
-      issuer: { certDer: issuing.der, key: issuing.key },
-      thisUpdate: new Date(now - DAY),
-      nextUpdate: new Date(now + 7 * DAY),
-      revoked: [{ serial: revokedSerial, date: new Date(now - 3_600_000) }],
-    }).pem,
-  )
+  const current = { thisUpdate: new Date(now - DAY), nextUpdate: new Date(now + 7 * DAY) }
+  const revokedEntry = { serial: revoked.serial, date: new Date(now - 3_600_000) }
+  write('thredd-root-ca.crl.pem', root.crl(current).pem)
+  write('thredd-issuing-ca.crl.pem', issuing.crl({ ...current, revoked: [revokedEntry] }).pem)
   write(
     'thredd-issuing-ca.expired.crl.pem',
-    createCrl({
-      issuer: { certDer: issuing.der, key: issuing.key },
-      thisUpdate: new Date(now - 3 * DAY),
-      nextUpdate: new Date(now - DAY),
-      crlNumber: 2,
-    }).pem,
+    issuing.crl({ thisUpdate: new Date(now - 3 * DAY), nextUpdate: new Date(now - DAY), crlNumber: 2 }).pem,
   )
   // A CRL that revokes `good`, for revocation-after-session tests.
-  const goodSerial = readSerial(files['client-good.pem']!)
   write(
     'thredd-issuing-ca.revokes-good.crl.pem',
-    createCrl({
-      issuer: { certDer: issuing.der, key: issuing.key },
-      thisUpdate: new Date(now - DAY),
-      nextUpdate: new Date(now + 7 * DAY),
-      revoked: [
-        { serial: revokedSerial, date: new Date(now - 3_600_000) },
-        { serial: goodSerial, date: new Date(now - 60_000) },
-      ],
+    issuing.crl({
+      ...current,
+      revoked: [revokedEntry, { serial: good.serial, date: new Date(now - 60_000) }],
       crlNumber: 3,
     }).pem,
   )
 
   // Server chain: root -> intermediate -> leaf for localhost / 127.0.0.1.
-  const serverRoot = makeCa([{ type: 'CN', value: 'Test Server Root CA' }])
-  const serverIssuing = makeCa([{ type: 'CN', value: 'Test Server Issuing CA' }], serverRoot, 0)
-  const serverKey = generateKeyPair({ type: 'ec' })
-  const serverLeaf = createCertificate({
+  const serverRoot = pki.root({ subject: [{ type: 'CN', value: 'Test Server Root CA' }] })
+  const serverIssuing = serverRoot.intermediate({
+    subject: [{ type: 'CN', value: 'Test Server Issuing CA' }],
+    ca: { pathLength: 0 },
+  })
+  const localhost: CertificateOptions = {
     subject: [{ type: 'CN', value: 'localhost' }],
-    publicKey: serverKey.publicKey,
-    issuer: { certDer: serverIssuing.der, key: serverIssuing.key },
-    ...window,
     keyUsage: ['digitalSignature'],
     extKeyUsage: ['serverAuth'],
     san: { dns: ['localhost'], ip: ['127.0.0.1', '::1'] },
-  })
-  const serverRsaKey = generateKeyPair({ type: 'rsa', bits: 2048 })
-  const serverRsaLeaf = createCertificate({
-    subject: [{ type: 'CN', value: 'localhost' }],
-    publicKey: serverRsaKey.publicKey,
-    issuer: { certDer: serverIssuing.der, key: serverIssuing.key },
-    ...window,
+  }
+  const serverLeaf = serverIssuing.issue(localhost)
+  const serverRsaLeaf = serverIssuing.issue({
+    ...localhost,
+    key: { type: 'rsa', bits: 2048 },
     keyUsage: ['digitalSignature', 'keyEncipherment'],
-    extKeyUsage: ['serverAuth'],
-    san: { dns: ['localhost'], ip: ['127.0.0.1', '::1'] },
   })
   write('server-rsa-chain.pem', serverRsaLeaf.pem + serverIssuing.pem)
-  write('server-rsa.key', keyPem(serverRsaKey.privateKey))
-  const expiredServer = createCertificate({
-    subject: [{ type: 'CN', value: 'localhost' }],
-    publicKey: serverKey.publicKey,
-    issuer: { certDer: serverIssuing.der, key: serverIssuing.key },
+  write('server-rsa.key', serverRsaLeaf.keyPem)
+  const expiredServer = serverIssuing.issue({
+    subject: localhost.subject,
+    key: serverLeaf.key,
     notBefore: new Date(now - 10 * DAY),
     notAfter: new Date(now - DAY),
     extKeyUsage: ['serverAuth'],
@@ -231,9 +200,9 @@ export function buildTestPki(dir: string, now = Date.now()): TestPki {
   write('server-root-ca.pem', serverRoot.pem)
   write('server-chain.pem', serverLeaf.pem + serverIssuing.pem)
   write('server-leaf-only.pem', serverLeaf.pem)
-  write('server.key', keyPem(serverKey.privateKey))
+  write('server.key', serverLeaf.keyPem)
   const strayKey = generateKeyPair({ type: 'ec' })
-  write('unrelated.key', keyPem(strayKey.privateKey))
+  write('unrelated.key', strayKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string)
 
   return { dir, files, clients, spki }
 }
@@ -255,10 +224,7 @@ export function mintIssuingCrl(
   name: string,
   window: { thisUpdate: Date; nextUpdate: Date; revokedCerts?: string[]; crlNumber?: number | bigint | null },
 ): string {
-  const key = createPrivateKey(readFileSync(pki.files['thredd-issuing-ca.key']!))
-  const certDer = new X509Certificate(readFileSync(pki.files['thredd-issuing-ca.pem']!)).raw
-  const crl = createCrl({
-    issuer: { certDer, key },
+  const crl = issuingCa(pki).crl({
     thisUpdate: window.thisUpdate,
     nextUpdate: window.nextUpdate,
     revoked: (window.revokedCerts ?? []).map((file) => ({
@@ -278,22 +244,17 @@ export function mintClient(
   name: string,
   window: { notBefore: Date; notAfter: Date },
 ): { cert: string; key: string } {
-  const issuerKey = createPrivateKey(readFileSync(pki.files['thredd-issuing-ca.key']!))
-  const certDer = new X509Certificate(readFileSync(pki.files['thredd-issuing-ca.pem']!)).raw
-  const key = generateKeyPair({ type: 'ec' })
-  const cert = createCertificate({
+  const cert = issuingCa(pki).issue({
     subject: [
       { type: 'O', value: 'Thredd Test' },
       { type: 'CN', value: 'thredd-ehi-transport' },
     ],
-    publicKey: key.publicKey,
-    issuer: { certDer, key: issuerKey },
     ...window,
     keyUsage: ['digitalSignature'],
     extKeyUsage: ['clientAuth'],
   })
   const files = { cert: join(pki.dir, `${name}.pem`), key: join(pki.dir, `${name}.key`) }
   writeFileSync(files.cert, cert.pem)
-  writeFileSync(files.key, key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 })
+  writeFileSync(files.key, cert.keyPem, { mode: 0o600 })
   return files
 }

@@ -3,33 +3,26 @@
  * committed). Status checks take `now` as an argument, so every window here is relative to a
  * fixed clock and no test depends on the wall clock.
  */
-import { X509Certificate, type KeyObject } from 'node:crypto'
-import {
-  createCertificate,
-  createCrl,
-  generateKeyPair,
-  type CertificateSpec,
-  type HashName,
-  type KeySpec,
-  type NameAttribute,
-} from '../../src/tools/pki/x509-builder.ts'
+import type { KeyObject } from 'node:crypto'
+import { PkiBuilder, type CertificateOptions, type Issued } from '../../src/tools/pki/pki-builder.ts'
+import type { HashName, KeySpec, NameAttribute } from '../../src/tools/pki/x509-builder.ts'
 import { certificateSubjectDer, parseCrl } from '../../src/plane/tls/crl.ts'
-import { isSelfSigned, type CaEntry, type TrustStore } from '../../src/runtime/tls-material.ts'
+import {
+  isSelfSigned,
+  type CaEntry,
+  type TlsMaterial,
+  type TrustStore,
+} from '../../src/runtime/tls-material.ts'
+import { THREDD_CLIENT, THREDD_LEAF_SUBJECT } from './test-pki.ts'
 
 export const DAY = 86_400_000
 /** The fixed "now" of every status check (a whole second, as certificate times are). */
 export const NOW = Date.UTC(2030, 5, 1, 12, 0, 0)
 
-export interface TestCert {
-  der: Buffer
-  pem: string
-  cert: X509Certificate
-  /** Private key of this certificate. */
-  key: KeyObject
-  publicKey: KeyObject
-}
+/** A certificate with its key (der, pem, cert, key, publicKey) that can issue and sign CRLs. */
+export type TestCert = Issued
 
-export type IssueOptions = Partial<Omit<CertificateSpec, 'publicKey' | 'issuer' | 'selfKey'>> & {
+export type IssueOptions = Partial<Omit<CertificateOptions, 'key'>> & {
   keySpec?: KeySpec
   /** Absent = self-signed. */
   signer?: TestCert
@@ -42,14 +35,12 @@ export function days(fromDays: number, toDays: number): { notBefore: Date; notAf
   return { notBefore: new Date(NOW + fromDays * DAY), notAfter: new Date(NOW + toDays * DAY) }
 }
 
+const unitPki = new PkiBuilder({ key: { type: 'ec' }, ...days(-30, 335) })
+
 export function issue(options: IssueOptions & { subject: NameAttribute[] }): TestCert {
-  const { keySpec = { type: 'ec' }, signer, signingKey, ...rest } = options
-  const pair = generateKeyPair(keySpec)
-  const spec: CertificateSpec = { ...days(-30, 335), ...rest, publicKey: pair.publicKey }
-  if (signer) spec.issuer = { certDer: signer.der, key: signingKey ?? signer.key }
-  else spec.selfKey = signingKey ?? pair.privateKey
-  const { der, pem } = createCertificate(spec)
-  return { der, pem, cert: new X509Certificate(der), key: pair.privateKey, publicKey: pair.publicKey }
+  const { keySpec, signer, ...rest } = options
+  const spec: CertificateOptions = keySpec ? { ...rest, key: keySpec } : rest
+  return signer ? signer.issue(spec) : unitPki.selfSigned(spec)
 }
 
 export function makeCa(cn: string, signer?: TestCert, options: IssueOptions = {}): TestCert {
@@ -66,22 +57,11 @@ export function makeCa(cn: string, signer?: TestCert, options: IssueOptions = {}
   })
 }
 
-export const LEAF_SUBJECT: NameAttribute[] = [
-  { type: 'O', value: 'Thredd Test' },
-  { type: 'OU', value: 'EHI' },
-  { type: 'OU', value: 'Transport' },
-  { type: 'CN', value: 'thredd-ehi-transport' },
-]
+export const LEAF_SUBJECT: NameAttribute[] = THREDD_LEAF_SUBJECT
 
+/** A Thredd transport certificate (the test PKI's client profile) of `signer`. */
 export function makeLeaf(signer: TestCert, options: IssueOptions = {}): TestCert {
-  return issue({
-    subject: LEAF_SUBJECT,
-    keyUsage: ['digitalSignature'],
-    extKeyUsage: ['clientAuth'],
-    san: { dns: ['ehi.thredd.test'], uri: ['spiffe://thredd.test/ehi'] },
-    signer,
-    ...options,
-  })
+  return issue({ ...THREDD_CLIENT, signer, ...options })
 }
 
 export function makeCrl(
@@ -98,17 +78,19 @@ export function makeCrl(
     issuingDistributionPoint?: string
   } = {},
 ): Buffer {
-  return createCrl({
-    issuer: { certDer: ca.der, key: options.key ?? ca.key },
-    thisUpdate: options.thisUpdate ?? new Date(NOW - DAY),
-    nextUpdate: options.nextUpdate ?? new Date(NOW + 7 * DAY),
-    revoked: (options.revoked ?? []).map((serial) => ({ serial, date: new Date(NOW - 2 * DAY) })),
-    ...(options.hash ? { hash: options.hash } : {}),
-    ...(options.crlNumber !== undefined ? { crlNumber: options.crlNumber } : {}),
-    ...(options.deltaOf !== undefined ? { deltaOf: options.deltaOf } : {}),
-    ...(options.issuingDistributionPoint
-      ? { issuingDistributionPoint: options.issuingDistributionPoint }
-      : {}),
+  const {
+    revoked = [],
+    key,
+    thisUpdate = new Date(NOW - DAY),
+    nextUpdate = new Date(NOW + 7 * DAY),
+    ...rest
+  } = options
+  return ca.crl({
+    ...rest,
+    thisUpdate,
+    nextUpdate,
+    revoked: revoked.map((serial) => ({ serial, date: new Date(NOW - 2 * DAY) })),
+    ...(key ? { signingKey: key } : {}),
   }).der
 }
 
@@ -128,7 +110,15 @@ export function trustOf(cas: CaEntry[], crlEnabled: boolean): TrustStore {
   return { cas, crlEnabled }
 }
 
+/** TLS material as the readiness rules read it: a trust store and, if given, one server leaf. */
+export function materialOf(trust: TrustStore, server?: TestCert): TlsMaterial {
+  return {
+    serverChains: server ? [{ file: 'memory', leaf: server.cert, chain: [server.cert], keyType: 'ec' }] : [],
+    trust,
+  } as unknown as TlsMaterial
+}
+
 /** The serial bytes of a certificate, for CRLs that revoke it. */
 export function serialOf(cert: TestCert): Buffer {
-  return Buffer.from(cert.cert.serialNumber, 'hex')
+  return cert.serial
 }

@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
-import { createCertificate, createCrl, generateKeyPair, type NameAttribute } from './x509-builder.ts'
+import { PkiBuilder, type Issued } from './pki-builder.ts'
+import type { NameAttribute } from './x509-builder.ts'
 import { splitPem } from '../../plane/tls/pem.ts'
 import { parseCrl } from '../../plane/tls/crl.ts'
 
@@ -68,109 +69,76 @@ export function generateDevPki(dir: string, now = new Date()): void {
   mkdirSync(dir, { recursive: true })
   const t = now.getTime()
   const from = new Date(t - DAY)
+  // RSA, as Thredd's and most public CAs' keys are; CAs live longer than the leaves' 397 days.
+  const pki = new PkiBuilder({
+    key: { type: 'rsa', bits: 2048 },
+    notBefore: from,
+    notAfter: new Date(t + 397 * DAY),
+  })
+  const rootWindow = { notAfter: new Date(t + 3650 * DAY) }
+  const issuingWindow = { notAfter: new Date(t + 1825 * DAY) }
 
-  // Thredd side: Root -> Issuing -> transport (client) certificate, RSA as Thredd's are.
-  const threddRootKey = generateKeyPair({ type: 'rsa', bits: 2048 })
-  const threddRoot = createCertificate({
+  // Thredd side: Root -> Issuing -> transport (client) certificate.
+  const threddRoot = pki.root({
     subject: [{ type: 'C', value: 'GB' }, ORG, { type: 'CN', value: 'Thredd Dev Root CA - G1' }],
-    publicKey: threddRootKey.publicKey,
-    selfKey: threddRootKey.privateKey,
-    notBefore: from,
-    notAfter: new Date(t + 3650 * DAY),
-    ca: {},
-    keyUsage: ['keyCertSign', 'cRLSign'],
+    ...rootWindow,
   })
-  const threddIssuingKey = generateKeyPair({ type: 'rsa', bits: 2048 })
-  const threddIssuing = createCertificate({
+  const threddIssuing = threddRoot.intermediate({
     subject: [{ type: 'C', value: 'GB' }, ORG, { type: 'CN', value: 'Thredd Dev Issuing CA - G1' }],
-    publicKey: threddIssuingKey.publicKey,
-    issuer: { certDer: threddRoot.der, key: threddRootKey.privateKey },
-    notBefore: from,
-    notAfter: new Date(t + 1825 * DAY),
+    ...issuingWindow,
     ca: { pathLength: 0 },
-    keyUsage: ['keyCertSign', 'cRLSign'],
   })
-  const clientKey = generateKeyPair({ type: 'rsa', bits: 2048 })
-  const client = createCertificate({
+  const client = threddIssuing.issue({
     subject: [
       { type: 'C', value: 'GB' },
       ORG,
       { type: 'OU', value: 'EHI' },
       { type: 'CN', value: 'thredd-ehi-transport-dev' },
     ],
-    publicKey: clientKey.publicKey,
-    issuer: { certDer: threddIssuing.der, key: threddIssuingKey.privateKey },
-    notBefore: from,
-    notAfter: new Date(t + 397 * DAY),
     keyUsage: ['digitalSignature', 'keyEncipherment'],
     extKeyUsage: ['clientAuth'],
     crlDistributionPoints: [`${DEV_CRL_BASE}/thredd-issuing.crl`],
   })
   const crlWindow = { thisUpdate: from, nextUpdate: new Date(t + 30 * DAY) }
-  const rootCrl = createCrl({
-    issuer: { certDer: threddRoot.der, key: threddRootKey.privateKey },
-    ...crlWindow,
-  })
-  const issuingCrl = createCrl({
-    issuer: { certDer: threddIssuing.der, key: threddIssuingKey.privateKey },
-    ...crlWindow,
-  })
+  const rootCrl = threddRoot.crl(crlWindow)
+  const issuingCrl = threddIssuing.crl(crlWindow)
 
   // Server side: a stand-in for the public CA: Root -> Issuing -> gateway certificates.
-  const serverRootKey = generateKeyPair({ type: 'rsa', bits: 2048 })
-  const serverRoot = createCertificate({
+  const serverRoot = pki.root({
     subject: [ORG, { type: 'CN', value: 'ehi-gateway Dev Server Root CA' }],
-    publicKey: serverRootKey.publicKey,
-    selfKey: serverRootKey.privateKey,
-    notBefore: from,
-    notAfter: new Date(t + 3650 * DAY),
-    ca: {},
-    keyUsage: ['keyCertSign', 'cRLSign'],
+    ...rootWindow,
   })
-  const serverIssuingKey = generateKeyPair({ type: 'rsa', bits: 2048 })
-  const serverIssuing = createCertificate({
+  const serverIssuing = serverRoot.intermediate({
     subject: [ORG, { type: 'CN', value: 'ehi-gateway Dev Server Issuing CA' }],
-    publicKey: serverIssuingKey.publicKey,
-    issuer: { certDer: serverRoot.der, key: serverRootKey.privateKey },
-    notBefore: from,
-    notAfter: new Date(t + 1825 * DAY),
+    ...issuingWindow,
     ca: { pathLength: 0 },
-    keyUsage: ['keyCertSign', 'cRLSign'],
     crlDistributionPoints: [`${DEV_CRL_BASE}/server-root.crl`],
   })
-  const serverSan = { dns: ['localhost', 'ehi-gateway.local'], ip: ['127.0.0.1', '::1'] }
-  const leafFor = (key: ReturnType<typeof generateKeyPair>) =>
-    createCertificate({
+  const leafFor = (key: 'rsa' | 'ec') =>
+    serverIssuing.issue({
       subject: [ORG, { type: 'CN', value: 'localhost' }],
-      publicKey: key.publicKey,
-      issuer: { certDer: serverIssuing.der, key: serverIssuingKey.privateKey },
-      notBefore: from,
-      notAfter: new Date(t + 397 * DAY),
-      keyUsage:
-        key.publicKey.asymmetricKeyType === 'rsa'
-          ? ['digitalSignature', 'keyEncipherment']
-          : ['digitalSignature'],
+      key: key === 'rsa' ? { type: 'rsa', bits: 2048 } : { type: 'ec', curve: 'P-256' },
+      keyUsage: key === 'rsa' ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'],
       extKeyUsage: ['serverAuth'],
-      san: serverSan,
+      san: { dns: ['localhost', 'ehi-gateway.local'], ip: ['127.0.0.1', '::1'] },
       // A public CA always names where its CRL is; scanners (testssl, SSL Labs) flag a leaf without.
       crlDistributionPoints: [`${DEV_CRL_BASE}/server-issuing.crl`],
     })
-  const serverRsaKey = generateKeyPair({ type: 'rsa', bits: 2048 })
-  const serverEcKey = generateKeyPair({ type: 'ec', curve: 'P-256' })
+  const serverRsa = leafFor('rsa')
+  const serverEc = leafFor('ec')
 
-  const pem = (key: ReturnType<typeof generateKeyPair>) =>
-    key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
   const write = (name: string, text: string, secret = false) =>
     writeFileSync(join(dir, name), text, { mode: secret ? 0o600 : 0o644 })
+  const chain = (leaf: Issued) => leaf.pem + serverIssuing.pem
   write(DEV_PKI_FILES.threddRootCa, threddRoot.pem)
   write(DEV_PKI_FILES.threddIssuingCa, threddIssuing.pem)
   write(DEV_PKI_FILES.threddRootCrl, rootCrl.pem)
   write(DEV_PKI_FILES.threddIssuingCrl, issuingCrl.pem)
   write(DEV_PKI_FILES.threddClientCert, client.pem)
-  write(DEV_PKI_FILES.threddClientKey, pem(clientKey), true)
+  write(DEV_PKI_FILES.threddClientKey, client.keyPem, true)
   write(DEV_PKI_FILES.serverRootCa, serverRoot.pem)
-  write(DEV_PKI_FILES.serverChain, leafFor(serverRsaKey).pem + serverIssuing.pem)
-  write(DEV_PKI_FILES.serverKey, pem(serverRsaKey), true)
-  write(DEV_PKI_FILES.serverEcdsaChain, leafFor(serverEcKey).pem + serverIssuing.pem)
-  write(DEV_PKI_FILES.serverEcdsaKey, pem(serverEcKey), true)
+  write(DEV_PKI_FILES.serverChain, chain(serverRsa))
+  write(DEV_PKI_FILES.serverKey, serverRsa.keyPem, true)
+  write(DEV_PKI_FILES.serverEcdsaChain, chain(serverEc))
+  write(DEV_PKI_FILES.serverEcdsaKey, serverEc.keyPem, true)
 }

@@ -1,10 +1,11 @@
 /**
- * Builds X.509 certificates and CRLs for the dev and test PKI.
+ * Encodes X.509 certificates, CRLs and PKCS#10 requests for the dev, test and bench PKI (see
+ * pki-builder.ts for the API the PKIs use). Never loaded on the request path.
  *
- * node-forge's certificate API only handles RSA keys, so we use its ASN.1/DER layer to
- * encode the structures and node:crypto to make keys and signatures. That gives one code
- * path for RSA and ECDSA certificates, CRLs (which forge cannot make at all) and, later, CSRs.
- * Never used at run time on the request path.
+ * The structures are @peculiar/asn1-x509 and @peculiar/asn1-csr's typed RFC 5280 / RFC 2986
+ * schemas, serialised by @peculiar/asn1-schema; keys and signatures are node:crypto's. Both are
+ * synchronous, so a PKI is built in one call, and both handle RSA and EC keys alike (node-forge's
+ * certificate API signs with RSA only, and makes no CRLs).
  */
 import {
   createHash,
@@ -15,16 +16,64 @@ import {
   type KeyObject,
 } from 'node:crypto'
 import { isIP } from 'node:net'
-import forge from 'node-forge'
-import { readDer } from '../../plane/tls/der.ts'
+import { Attributes, CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr'
+import { AsnConvert, AsnIntegerBigIntConverter, OctetString } from '@peculiar/asn1-schema'
+import {
+  AccessDescription,
+  Attribute,
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  AuthorityInfoAccessSyntax,
+  AuthorityKeyIdentifier,
+  BaseCRLNumber,
+  BasicConstraints,
+  Certificate,
+  CertificateList,
+  CRLDistributionPoints,
+  DistributionPoint,
+  DistributionPointName,
+  ExtendedKeyUsage,
+  Extension,
+  Extensions,
+  GeneralName,
+  IssuingDistributionPoint,
+  KeyIdentifier,
+  KeyUsage,
+  KeyUsageFlags,
+  Name,
+  RelativeDistinguishedName,
+  RevokedCertificate,
+  SubjectAlternativeName,
+  SubjectKeyIdentifier,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  TBSCertList,
+  Time,
+  Validity,
+  Version,
+  id_ad_ocsp,
+  id_ce_authorityKeyIdentifier,
+  id_ce_basicConstraints,
+  id_ce_cRLDistributionPoints,
+  id_ce_cRLNumber,
+  id_ce_deltaCRLIndicator,
+  id_ce_extKeyUsage,
+  id_ce_issuingDistributionPoint,
+  id_ce_keyUsage,
+  id_ce_subjectAltName,
+  id_ce_subjectKeyIdentifier,
+  id_kp_clientAuth,
+  id_kp_codeSigning,
+  id_kp_emailProtection,
+  id_kp_OCSPSigning,
+  id_kp_serverAuth,
+  id_pe_authorityInfoAccess,
+} from '@peculiar/asn1-x509'
+import { toPem } from '../../plane/tls/pem.ts'
 
-const asn1 = forge.asn1
-type Asn1 = forge.asn1.Asn1
-const { UNIVERSAL, CONTEXT_SPECIFIC } = asn1.Class
-const T = asn1.Type
-
-export type KeySpec = { type: 'rsa'; bits?: number } | { type: 'ec'; curve?: 'P-256' | 'P-384' }
-export type HashName = 'sha256' | 'sha384' | 'sha1'
+export type KeySpec = { type: 'rsa'; bits?: number } | { type: 'ec'; curve?: 'P-256' | 'P-384' | 'P-521' }
+export type HashName = 'sha256' | 'sha384' | 'sha512' | 'sha1'
 
 export interface NameAttribute {
   /** Short name: CN, O, OU, C, L, ST, emailAddress, serialNumber. */
@@ -116,27 +165,31 @@ const NAME_OIDS = {
 } as const
 
 const EKU_OIDS = {
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
-  codeSigning: '1.3.6.1.5.5.7.3.3',
-  emailProtection: '1.3.6.1.5.5.7.3.4',
-  OCSPSigning: '1.3.6.1.5.5.7.3.9',
+  serverAuth: id_kp_serverAuth,
+  clientAuth: id_kp_clientAuth,
+  codeSigning: id_kp_codeSigning,
+  emailProtection: id_kp_emailProtection,
+  OCSPSigning: id_kp_OCSPSigning,
 } as const
 
-const KEY_USAGE_BITS: Record<KeyUsageName, number> = {
-  digitalSignature: 0,
-  nonRepudiation: 1,
-  keyEncipherment: 2,
-  dataEncipherment: 3,
-  keyAgreement: 4,
-  keyCertSign: 5,
-  cRLSign: 6,
+// RFC 3279 / RFC 4055 / RFC 5758 signature algorithm identifiers.
+const SIGNATURE_OIDS: Record<'rsa' | 'ec', Record<HashName, string>> = {
+  rsa: {
+    sha256: '1.2.840.113549.1.1.11',
+    sha384: '1.2.840.113549.1.1.12',
+    sha512: '1.2.840.113549.1.1.13',
+    sha1: '1.2.840.113549.1.1.5',
+  },
+  ec: {
+    sha256: '1.2.840.10045.4.3.2',
+    sha384: '1.2.840.10045.4.3.3',
+    sha512: '1.2.840.10045.4.3.4',
+    sha1: '1.2.840.10045.4.1',
+  },
 }
 
-const SIGNATURE_OIDS: Record<'rsa' | 'ec', Record<HashName, string>> = {
-  rsa: { sha256: '1.2.840.113549.1.1.11', sha384: '1.2.840.113549.1.1.12', sha1: '1.2.840.113549.1.1.5' },
-  ec: { sha256: '1.2.840.10045.4.3.2', sha384: '1.2.840.10045.4.3.3', sha1: '1.2.840.10045.4.1' },
-}
+/** PKCS#9 extensionRequest: the extensions a CSR asks the CA to write. */
+const EXTENSION_REQUEST = '1.2.840.113549.1.9.14'
 
 /** Generates a key pair with node:crypto (native, fast), not forge's JavaScript RSA. */
 export function generateKeyPair(spec: KeySpec): { privateKey: KeyObject; publicKey: KeyObject } {
@@ -151,286 +204,269 @@ export function randomSerial(): Buffer {
   return serial
 }
 
+/** The public key of a private key, for self-signed specs. */
+export function publicKeyOf(key: KeyObject): KeyObject {
+  return createPublicKey(key)
+}
+
 export function createCertificate(spec: CertificateSpec): { der: Buffer; pem: string } {
   const signingKey = spec.issuer?.key ?? spec.selfKey
   if (!signingKey) throw new Error('a self-signed certificate needs selfKey')
   const hash = spec.hash ?? 'sha256'
-  const sigAlg = signatureAlgorithm(signingKey, hash)
-  const spkiDer = spec.publicKey.export({ type: 'spki', format: 'der' })
-  const subjectKeyId = keyIdentifier(spkiDer)
-  const issuerInfo = spec.issuer ? readIssuer(spec.issuer.certDer) : undefined
+  const signature = signatureAlgorithm(signingKey, hash)
+  const subjectPublicKeyInfo = AsnConvert.parse(
+    spec.publicKey.export({ type: 'spki', format: 'der' }),
+    SubjectPublicKeyInfo,
+  )
+  const subjectKeyId = keyIdentifier(subjectPublicKeyInfo)
+  const issuer = spec.issuer ? readIssuer(spec.issuer.certDer) : undefined
+  const subject = encodeName(spec.subject)
 
-  const extensions: Asn1[] = []
+  const extensions: Extension[] = []
   const isCa = spec.ca !== undefined && spec.ca !== false
   if (isCa || spec.basicConstraintsOnLeaf !== false) {
-    const bc: Asn1[] = []
-    if (isCa) {
-      bc.push(asn1.create(UNIVERSAL, T.BOOLEAN, false, String.fromCharCode(0xff)))
-      const pathLength = (spec.ca as { pathLength?: number }).pathLength
-      if (pathLength !== undefined) bc.push(integer(pathLength))
-    }
-    extensions.push(extension('2.5.29.19', true, seq(bc)))
+    const pathLength = isCa ? (spec.ca as { pathLength?: number }).pathLength : undefined
+    const value = new BasicConstraints({ cA: isCa })
+    if (pathLength !== undefined) value.pathLenConstraint = pathLength
+    extensions.push(extension(id_ce_basicConstraints, true, value))
   }
-  if (spec.keyUsage?.length) extensions.push(extension('2.5.29.15', true, keyUsageBits(spec.keyUsage)))
+  if (spec.keyUsage?.length) {
+    const flags = spec.keyUsage.reduce((all, usage) => all | KeyUsageFlags[usage], 0)
+    extensions.push(extension(id_ce_keyUsage, true, new KeyUsage(flags)))
+  }
   if (spec.extKeyUsage?.length) {
-    extensions.push(extension('2.5.29.37', false, seq(spec.extKeyUsage.map((u) => oid(EKU_OIDS[u])))))
+    const purposes = new ExtendedKeyUsage(spec.extKeyUsage.map((usage) => EKU_OIDS[usage]))
+    extensions.push(extension(id_ce_extKeyUsage, false, purposes))
   }
-  if (spec.san && hasNames(spec.san)) extensions.push(extension('2.5.29.17', false, generalNames(spec.san)))
-  extensions.push(extension('2.5.29.14', false, octets(subjectKeyId)))
-  const authorityKeyId = issuerInfo?.subjectKeyId ?? subjectKeyId
+  if (spec.san && hasNames(spec.san)) {
+    extensions.push(
+      extension(id_ce_subjectAltName, false, new SubjectAlternativeName(generalNames(spec.san))),
+    )
+  }
+  extensions.push(extension(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(subjectKeyId)))
+  const authorityKeyId = issuer?.subjectKeyId ?? subjectKeyId
   extensions.push(
     extension(
-      '2.5.29.35',
+      id_ce_authorityKeyIdentifier,
       false,
-      seq([asn1.create(CONTEXT_SPECIFIC, 0, false, authorityKeyId.toString('binary'))]),
+      new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(authorityKeyId) }),
     ),
   )
   if (spec.crlDistributionPoints?.length) {
-    const points = spec.crlDistributionPoints.map((url) =>
-      seq([
-        asn1.create(CONTEXT_SPECIFIC, 0, true, [
-          asn1.create(CONTEXT_SPECIFIC, 0, true, [asn1.create(CONTEXT_SPECIFIC, 6, false, url)]),
-        ]),
-      ]),
+    const points = spec.crlDistributionPoints.map(
+      (url) => new DistributionPoint({ distributionPoint: uriPoint(url) }),
     )
-    extensions.push(extension('2.5.29.31', false, seq(points)))
+    extensions.push(extension(id_ce_cRLDistributionPoints, false, new CRLDistributionPoints(points)))
   }
   if (spec.ocspUrls?.length) {
-    // AccessDescription: id-ad-ocsp with a uniformResourceIdentifier location.
-    const access = spec.ocspUrls.map((url) =>
-      seq([oid('1.3.6.1.5.5.7.48.1'), asn1.create(CONTEXT_SPECIFIC, 6, false, url)]),
+    const access = spec.ocspUrls.map(
+      (url) =>
+        new AccessDescription({
+          accessMethod: id_ad_ocsp,
+          accessLocation: new GeneralName({ uniformResourceIdentifier: url }),
+        }),
     )
-    extensions.push(extension('1.3.6.1.5.5.7.1.1', false, seq(access)))
+    extensions.push(extension(id_pe_authorityInfoAccess, false, new AuthorityInfoAccessSyntax(access)))
   }
 
-  const subjectName = encodeName(spec.subject)
-  const tbs = seq([
-    asn1.create(CONTEXT_SPECIFIC, 0, true, [integer(2)]),
-    integerFromBytes(spec.serial ?? randomSerial()),
-    sigAlg,
-    issuerInfo ? fromDer(issuerInfo.subjectDer) : subjectName,
-    seq([time(spec.notBefore), time(spec.notAfter)]),
-    subjectName,
-    fromDer(spkiDer),
-    asn1.create(CONTEXT_SPECIFIC, 3, true, [seq(extensions)]),
-  ])
-  return signed(tbs, sigAlg, signingKey, hash, 'CERTIFICATE')
+  const tbs = new TBSCertificate({
+    version: Version.v3,
+    serialNumber: positiveInteger(spec.serial ?? randomSerial()),
+    signature,
+    issuer: issuer?.subject ?? subject,
+    validity: new Validity({ notBefore: spec.notBefore, notAfter: spec.notAfter }),
+    subject,
+    subjectPublicKeyInfo,
+    extensions: new Extensions(extensions),
+  })
+  const tbsDer = serialize(tbs)
+  const certificate = new Certificate({
+    tbsCertificate: tbs,
+    signatureAlgorithm: signature,
+    signatureValue: arrayBuffer(sign(hash, tbsDer, signingKey)),
+  })
+  return derAndPem(certificate, 'CERTIFICATE')
 }
 
 export function createCrl(spec: CrlSpec): { der: Buffer; pem: string } {
   const hash = spec.hash ?? 'sha256'
-  const sigAlg = signatureAlgorithm(spec.issuer.key, hash)
-  const issuerInfo = readIssuer(spec.issuer.certDer)
-  const fields: Asn1[] = [
-    integer(1),
-    sigAlg,
-    fromDer(issuerInfo.subjectDer),
-    time(spec.thisUpdate),
-    time(spec.nextUpdate),
-  ]
-  // RFC 5280 §5.1.2.6: an empty list is omitted, never encoded as an empty SEQUENCE.
-  if (spec.revoked?.length) {
-    fields.push(seq(spec.revoked.map((r) => seq([integerFromBytes(r.serial), time(r.date)]))))
+  const signature = signatureAlgorithm(spec.issuer.key, hash)
+  const issuer = readIssuer(spec.issuer.certDer)
+  const extensions: Extension[] = []
+  if (spec.crlNumber !== null) {
+    // CRL numbers may take up to 20 octets (RFC 5280 §5.2.3): the schema's CRLNumber holds a
+    // JavaScript number, so the INTEGER comes from asn1-schema's bigint converter.
+    const number = AsnIntegerBigIntConverter.toASN(BigInt(spec.crlNumber ?? 1)).toBER(false)
+    extensions.push(
+      new Extension({ extnID: id_ce_cRLNumber, critical: false, extnValue: new OctetString(number) }),
+    )
   }
-  const crlExtensions: Asn1[] = []
-  if (spec.crlNumber !== null)
-    crlExtensions.push(extension('2.5.29.20', false, bigInteger(spec.crlNumber ?? 1)))
-  if (spec.deltaOf !== undefined) crlExtensions.push(extension('2.5.29.27', true, integer(spec.deltaOf)))
+  if (spec.deltaOf !== undefined) {
+    extensions.push(extension(id_ce_deltaCRLIndicator, true, new BaseCRLNumber(spec.deltaOf)))
+  }
   if (spec.issuingDistributionPoint) {
-    // IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0] { fullName [0] { URI [6] } } }
-    const uri = asn1.create(CONTEXT_SPECIFIC, 6, false, spec.issuingDistributionPoint)
-    const point = asn1.create(CONTEXT_SPECIFIC, 0, true, [asn1.create(CONTEXT_SPECIFIC, 0, true, [uri])])
-    crlExtensions.push(extension('2.5.29.28', true, seq([point])))
+    const point = new IssuingDistributionPoint({ distributionPoint: uriPoint(spec.issuingDistributionPoint) })
+    extensions.push(extension(id_ce_issuingDistributionPoint, true, point))
   }
-  crlExtensions.push(
+  extensions.push(
     extension(
-      '2.5.29.35',
+      id_ce_authorityKeyIdentifier,
       false,
-      seq([asn1.create(CONTEXT_SPECIFIC, 0, false, issuerInfo.subjectKeyId.toString('binary'))]),
+      new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(issuer.subjectKeyId) }),
     ),
   )
-  fields.push(asn1.create(CONTEXT_SPECIFIC, 0, true, [seq(crlExtensions)]))
-  return signed(seq(fields), sigAlg, spec.issuer.key, hash, 'X509 CRL')
+  const tbs = new TBSCertList({
+    version: Version.v2,
+    signature,
+    issuer: issuer.subject,
+    thisUpdate: new Time(spec.thisUpdate),
+    nextUpdate: new Time(spec.nextUpdate),
+    crlExtensions: extensions,
+  })
+  // RFC 5280 §5.1.2.6: an empty list is omitted, never encoded as an empty SEQUENCE.
+  if (spec.revoked?.length) {
+    tbs.revokedCertificates = spec.revoked.map(
+      (entry) =>
+        new RevokedCertificate({
+          userCertificate: positiveInteger(entry.serial),
+          revocationDate: new Time(entry.date),
+        }),
+    )
+  }
+  const list = new CertificateList({
+    tbsCertList: tbs,
+    signatureAlgorithm: signature,
+    signature: arrayBuffer(sign(hash, serialize(tbs), spec.issuer.key)),
+  })
+  return derAndPem(list, 'X509 CRL')
 }
 
 /** PKCS#10 certification request, for the public CA that issues the server certificate. */
 export function createCsr(spec: CsrSpec): { der: Buffer; pem: string } {
   const hash = spec.hash ?? 'sha256'
-  const sigAlg = signatureAlgorithm(spec.key, hash)
-  const attributes: Asn1[] = []
+  const signature = signatureAlgorithm(spec.key, hash)
+  const attributes = new Attributes()
   if (spec.san && hasNames(spec.san)) {
-    const extensionRequest = seq([
-      oid('1.2.840.113549.1.9.14'),
-      asn1.create(UNIVERSAL, T.SET, true, [seq([extension('2.5.29.17', false, generalNames(spec.san))])]),
+    const requested = new Extensions([
+      extension(id_ce_subjectAltName, false, new SubjectAlternativeName(generalNames(spec.san))),
     ])
-    attributes.push(extensionRequest)
+    attributes.push(new Attribute({ type: EXTENSION_REQUEST, values: [AsnConvert.serialize(requested)] }))
   }
-  const info = seq([
-    integer(0),
-    encodeName(spec.subject),
-    fromDer(spec.publicKey.export({ type: 'spki', format: 'der' })),
-    asn1.create(CONTEXT_SPECIFIC, 0, true, attributes),
-  ])
-  return signed(info, sigAlg, spec.key, hash, 'CERTIFICATE REQUEST')
+  const info = new CertificationRequestInfo({
+    version: 0,
+    subject: encodeName(spec.subject),
+    subjectPKInfo: AsnConvert.parse(
+      spec.publicKey.export({ type: 'spki', format: 'der' }),
+      SubjectPublicKeyInfo,
+    ),
+    attributes,
+  })
+  const request = new CertificationRequest({
+    certificationRequestInfo: info,
+    signatureAlgorithm: signature,
+    signature: arrayBuffer(sign(hash, serialize(info), spec.key)),
+  })
+  return derAndPem(request, 'CERTIFICATE REQUEST')
 }
 
-export function toPem(der: Buffer, label: string): string {
-  const body = der.toString('base64').replace(/.{1,64}/g, '$&\n')
-  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`
-}
-
-function signed(tbs: Asn1, sigAlg: Asn1, key: KeyObject, hash: HashName, label: string) {
-  const tbsDer = toDer(tbs)
-  const signature = sign(hash, tbsDer, key)
-  const der = toDer(
-    seq([tbs, sigAlg, asn1.create(UNIVERSAL, T.BITSTRING, false, '\x00' + signature.toString('binary'))]),
-  )
+function derAndPem(value: object, label: string): { der: Buffer; pem: string } {
+  const der = serialize(value)
   return { der, pem: toPem(der, label) }
 }
 
-function signatureAlgorithm(key: KeyObject, hash: HashName): Asn1 {
+function signatureAlgorithm(key: KeyObject, hash: HashName): AlgorithmIdentifier {
   const keyType = key.asymmetricKeyType
+  // RFC 4055 §5: RSA signature algorithms carry NULL parameters; RFC 5758 §3.2: ECDSA ones none.
   if (keyType === 'rsa')
-    return seq([oid(SIGNATURE_OIDS.rsa[hash]), asn1.create(UNIVERSAL, T.NULL, false, '')])
-  if (keyType === 'ec') return seq([oid(SIGNATURE_OIDS.ec[hash])])
+    return new AlgorithmIdentifier({ algorithm: SIGNATURE_OIDS.rsa[hash], parameters: null })
+  if (keyType === 'ec') return new AlgorithmIdentifier({ algorithm: SIGNATURE_OIDS.ec[hash] })
   throw new Error(`unsupported signing key type ${String(keyType)}`)
 }
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bit string. */
-function keyIdentifier(spkiDer: Buffer): Buffer {
-  const spki = readDer(spkiDer)
-  const bitString = (spki.value as Asn1[])[1]!.value as string
-  return createHash('sha1')
-    .update(Buffer.from(bitString.slice(1), 'binary'))
-    .digest()
+function keyIdentifier(spki: SubjectPublicKeyInfo): Buffer {
+  return createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest()
 }
 
-function readIssuer(certDer: Buffer): { subjectDer: Buffer; subjectKeyId: Buffer } {
-  const cert = readDer(certDer)
-  const tbs = (cert.value as Asn1[])[0]!.value as Asn1[]
-  const subject = tbs[5]!
-  const spki = tbs[6]!
-  let subjectKeyId: Buffer | undefined
-  const extWrapper = tbs.find((node) => node.tagClass === CONTEXT_SPECIFIC && node.type === 3)
-  for (const ext of ((extWrapper?.value as Asn1[] | undefined)?.[0]?.value as Asn1[] | undefined) ?? []) {
-    const parts = ext.value as Asn1[]
-    if (asn1.derToOid(parts[0]!.value as string) === '2.5.29.14') {
-      const inner = readDer(Buffer.from(parts[parts.length - 1]!.value as string, 'binary'))
-      subjectKeyId = Buffer.from(inner.value as string, 'binary')
-    }
-  }
+function readIssuer(certDer: Buffer): { subject: Name; subjectKeyId: Buffer } {
+  const tbs = AsnConvert.parse(certDer, Certificate).tbsCertificate
+  const ski = tbs.extensions?.find((ext) => ext.extnID === id_ce_subjectKeyIdentifier)
   return {
-    subjectDer: toDer(subject),
-    subjectKeyId: subjectKeyId ?? keyIdentifier(Buffer.from(asn1.toDer(spki).getBytes(), 'binary')),
+    subject: tbs.subject,
+    subjectKeyId: ski
+      ? Buffer.from(AsnConvert.parse(ski.extnValue, SubjectKeyIdentifier).buffer)
+      : keyIdentifier(tbs.subjectPublicKeyInfo),
   }
 }
 
-function encodeName(attributes: NameAttribute[]): Asn1 {
-  return seq(
-    attributes.map((a) => {
-      const stringType = a.type === 'C' ? T.PRINTABLESTRING : a.type === 'emailAddress' ? T.IA5STRING : T.UTF8
-      const value = stringType === T.UTF8 ? forge.util.encodeUtf8(a.value) : a.value
-      return asn1.create(UNIVERSAL, T.SET, true, [
-        seq([oid(NAME_OIDS[a.type]), asn1.create(UNIVERSAL, stringType, false, value)]),
-      ])
-    }),
+function encodeName(attributes: NameAttribute[]): Name {
+  return new Name(
+    attributes.map(
+      (a) =>
+        new RelativeDistinguishedName([
+          new AttributeTypeAndValue({
+            type: NAME_OIDS[a.type],
+            // RFC 5280 §4.1.2.4: countryName is a PrintableString, emailAddress an IA5String;
+            // everything else UTF8String.
+            value: new AttributeValue(
+              a.type === 'C'
+                ? { printableString: a.value }
+                : a.type === 'emailAddress'
+                  ? { ia5String: a.value }
+                  : { utf8String: a.value },
+            ),
+          }),
+        ]),
+    ),
   )
 }
 
-function generalNames(san: SubjectAltNames): Asn1 {
-  const names: Asn1[] = []
-  for (const email of san.email ?? []) names.push(asn1.create(CONTEXT_SPECIFIC, 1, false, email))
-  for (const dns of san.dns ?? []) names.push(asn1.create(CONTEXT_SPECIFIC, 2, false, dns))
-  for (const uri of san.uri ?? []) names.push(asn1.create(CONTEXT_SPECIFIC, 6, false, uri))
-  for (const ip of san.ip ?? []) names.push(asn1.create(CONTEXT_SPECIFIC, 7, false, ipBytes(ip)))
-  return seq(names)
+function generalNames(san: SubjectAltNames): GeneralName[] {
+  return [
+    ...(san.email ?? []).map((email) => new GeneralName({ rfc822Name: email })),
+    ...(san.dns ?? []).map((dns) => new GeneralName({ dNSName: dns })),
+    ...(san.uri ?? []).map((uri) => new GeneralName({ uniformResourceIdentifier: uri })),
+    ...(san.ip ?? []).map((ip) => new GeneralName({ iPAddress: canonicalIp(ip) })),
+  ]
 }
 
-function ipBytes(ip: string): string {
+/**
+ * The schema's IP converter reads dotted IPv4 and hex-group IPv6; the URL parser rewrites any
+ * other IPv6 spelling (a dotted IPv4 tail, ::ffff:192.0.2.1) into hex groups first.
+ */
+function canonicalIp(ip: string): string {
   const family = isIP(ip)
-  if (family === 4) return String.fromCharCode(...ip.split('.').map(Number))
-  if (family === 6) {
-    // The URL parser canonicalises IPv6, including a dotted IPv4 tail (::ffff:192.0.2.1).
-    const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1)
-    const [head = '', tail = ''] = canonical.split('::')
-    const h = head ? head.split(':') : []
-    const t = tail ? tail.split(':') : []
-    const groups = canonical.includes('::')
-      ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t]
-      : h
-    return groups.map((g) => String.fromCharCode(parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff)).join('')
-  }
+  if (family === 4) return ip
+  if (family === 6) return new URL(`http://[${ip}]/`).hostname.slice(1, -1)
   throw new Error(`invalid IP address in SAN: ${ip}`)
+}
+
+function uriPoint(url: string): DistributionPointName {
+  return new DistributionPointName({ fullName: [new GeneralName({ uniformResourceIdentifier: url })] })
 }
 
 function hasNames(san: SubjectAltNames): boolean {
   return Boolean(san.dns?.length || san.ip?.length || san.uri?.length || san.email?.length)
 }
 
-function keyUsageBits(usages: KeyUsageName[]): Asn1 {
-  let bits = 0
-  let highest = 0
-  for (const usage of usages) {
-    const bit = KEY_USAGE_BITS[usage]
-    bits |= 0x80 >> bit
-    highest = Math.max(highest, bit)
-  }
-  // DER: a named bit list drops trailing zero bits (X.690 §11.2.2).
-  const unused = 7 - highest
-  return asn1.create(UNIVERSAL, T.BITSTRING, false, String.fromCharCode(unused, bits))
+function extension(id: string, critical: boolean, value: object): Extension {
+  return new Extension({ extnID: id, critical, extnValue: new OctetString(AsnConvert.serialize(value)) })
 }
 
-function extension(id: string, critical: boolean, value: Asn1): Asn1 {
-  const parts: Asn1[] = [oid(id)]
-  if (critical) parts.push(asn1.create(UNIVERSAL, T.BOOLEAN, false, String.fromCharCode(0xff)))
-  parts.push(asn1.create(UNIVERSAL, T.OCTETSTRING, false, asn1.toDer(value).getBytes()))
-  return seq(parts)
+/**
+ * A serial's INTEGER content in DER's one form (X.690 §8.3.2: no redundant leading zero, a 0x00
+ * before a first 1 bit), by way of a bigint: the schema writes raw content bytes as given, and
+ * OpenSSL refuses a certificate whose serial has a redundant zero.
+ */
+function positiveInteger(bytes: Buffer): ArrayBuffer {
+  const value = BigInt(`0x${bytes.toString('hex') || '0'}`)
+  return new Uint8Array(AsnIntegerBigIntConverter.toASN(value).valueBlock.valueHexView).buffer
 }
 
-function time(date: Date): Asn1 {
-  // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
-  return date.getUTCFullYear() < 2050
-    ? asn1.create(UNIVERSAL, T.UTCTIME, false, asn1.dateToUtcTime(date))
-    : asn1.create(UNIVERSAL, T.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date))
+function serialize(value: object): Buffer {
+  return Buffer.from(AsnConvert.serialize(value))
 }
 
-function seq(items: Asn1[]): Asn1 {
-  return asn1.create(UNIVERSAL, T.SEQUENCE, true, items)
-}
-
-function oid(id: string): Asn1 {
-  return asn1.create(UNIVERSAL, T.OID, false, asn1.oidToDer(id).getBytes())
-}
-
-function octets(bytes: Buffer): Asn1 {
-  return asn1.create(UNIVERSAL, T.OCTETSTRING, false, bytes.toString('binary'))
-}
-
-function integer(n: number): Asn1 {
-  return asn1.create(UNIVERSAL, T.INTEGER, false, asn1.integerToDer(n).getBytes())
-}
-
-/** A non-negative INTEGER of any size (CRL numbers may take up to 20 octets). */
-function bigInteger(n: number | bigint): Asn1 {
-  const hex = BigInt(n).toString(16)
-  return integerFromBytes(Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex'))
-}
-
-function integerFromBytes(bytes: Buffer): Asn1 {
-  // Keep the INTEGER positive: a leading 1 bit needs a 0x00 prefix.
-  const value = bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes
-  return asn1.create(UNIVERSAL, T.INTEGER, false, value.toString('binary'))
-}
-
-function fromDer(der: Buffer): Asn1 {
-  return readDer(der)
-}
-
-function toDer(node: Asn1): Buffer {
-  return Buffer.from(asn1.toDer(node).getBytes(), 'binary')
-}
-
-/** The public key of a private key, for self-signed specs. */
-export function publicKeyOf(key: KeyObject): KeyObject {
-  return createPublicKey(key)
+function arrayBuffer(bytes: Buffer): ArrayBuffer {
+  return new Uint8Array(bytes).buffer
 }

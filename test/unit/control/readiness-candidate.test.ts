@@ -5,15 +5,21 @@
  */
 import { describe, expect, it } from 'vitest'
 import { readinessChecks, type ReadinessInput } from '../../../src/control/rules/readiness.ts'
-import type { TlsMaterial } from '../../../src/runtime/tls-material.ts'
-import { caEntry, DAY, days, makeCa, makeCrl, makeLeaf, NOW, trustOf } from '../../support/unit-certs.ts'
+import {
+  caEntry,
+  DAY,
+  days,
+  makeCa,
+  makeCrl,
+  makeLeaf,
+  materialOf,
+  NOW,
+  trustOf,
+} from '../../support/unit-certs.ts'
 
 const liveRoot = makeCa('Live Root CA')
 const server = makeLeaf(liveRoot)
-const material = {
-  serverChains: [{ file: 'memory', leaf: server.cert, chain: [server.cert], keyType: 'ec' }],
-  trust: trustOf([caEntry(liveRoot)], false),
-} as unknown as TlsMaterial
+const material = materialOf(trustOf([caEntry(liveRoot)], false), server)
 const newRoot = makeCa('New Root CA', undefined, days(-10, 100))
 const newIssuing = makeCa('New Issuing CA', newRoot, days(-10, 50))
 

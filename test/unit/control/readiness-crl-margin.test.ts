@@ -5,8 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { readinessChecks } from '../../../src/control/rules/readiness.ts'
-import type { TlsMaterial } from '../../../src/runtime/tls-material.ts'
-import { caEntry, DAY, makeCa, makeCrl, NOW, trustOf } from '../../support/unit-certs.ts'
+import { caEntry, DAY, makeCa, makeCrl, materialOf, NOW, trustOf } from '../../support/unit-certs.ts'
 
 const HOUR = 3_600_000
 const root = makeCa('Ready Root CA')
@@ -19,10 +18,7 @@ const issuingCrl = (nextUpdateIn: number | undefined, thisUpdateIn = -DAY) =>
   })
 
 function crlCheck(issuingCrls: Buffer[], marginSeconds?: number) {
-  const material = {
-    serverChains: [],
-    trust: trustOf([caEntry(root, [rootCrl]), caEntry(issuing, issuingCrls)], true),
-  } as unknown as TlsMaterial
+  const material = materialOf(trustOf([caEntry(root, [rootCrl]), caEntry(issuing, issuingCrls)], true))
   const checks = readinessChecks({
     draining: false,
     material,

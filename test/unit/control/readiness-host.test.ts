@@ -5,15 +5,11 @@
  */
 import { describe, expect, it } from 'vitest'
 import { readinessChecks } from '../../../src/control/rules/readiness.ts'
-import type { TlsMaterial } from '../../../src/runtime/tls-material.ts'
-import { caEntry, makeCa, makeLeaf, NOW, trustOf } from '../../support/unit-certs.ts'
+import { caEntry, makeCa, makeLeaf, materialOf, NOW, trustOf } from '../../support/unit-certs.ts'
 
 const root = makeCa('Host Readiness Root CA')
 const server = makeLeaf(root)
-const material = {
-  serverChains: [{ file: 'memory', leaf: server.cert, chain: [server.cert], keyType: 'ec' }],
-  trust: trustOf([caEntry(root)], false),
-} as unknown as TlsMaterial
+const material = materialOf(trustOf([caEntry(root)], false), server)
 
 function readiness(hostReachable: boolean | undefined, hostRequired: boolean | undefined) {
   const checks = readinessChecks({

@@ -1,13 +1,10 @@
 /**
  * X.501 names as text, from DER. node:crypto prints certificate names but not the bare names a
- * TLS CertificateRequest or a CRL carries, so those are decoded here with node-forge's ASN.1
- * reader, into the same "C=GB, O=Thredd, CN=Thredd Root CA" form `subjectLine` gives. Pure.
+ * TLS CertificateRequest or a CRL carries, so those are decoded here with @peculiar/asn1-x509's
+ * Name schema, into the same "C=GB, O=Thredd, CN=Thredd Root CA" form `subjectLine` gives. Pure.
  */
-import forge from 'node-forge'
-import { readDer } from '../../../plane/tls/der.ts'
-
-type Asn1 = forge.asn1.Asn1
-const asn1 = forge.asn1
+import { AsnConvert, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes } from '@peculiar/asn1-schema'
+import { Certificate, Name, type AttributeValue } from '@peculiar/asn1-x509'
 
 const SHORT_NAMES: Record<string, string> = {
   '2.5.4.3': 'CN',
@@ -28,43 +25,54 @@ const SHORT_NAMES: Record<string, string> = {
   '1.2.840.113549.1.9.1': 'emailAddress',
 }
 
-const BMP_STRING = 30
-const UNIVERSAL_STRING = 28
+/**
+ * The string types a name may use that AttributeValue's CHOICE leaves to `anyValue`. Declared by
+ * calling the schema decorators as functions (type stripping runs no decorator syntax).
+ */
+class OtherString {
+  numericString?: string
+  visibleString?: string
+  graphicString?: string
+  videotexString?: string
+  generalString?: string
+}
+AsnType({ type: AsnTypeTypes.Choice })(OtherString)
+AsnProp({ type: AsnPropTypes.NumericString })(OtherString.prototype, 'numericString')
+AsnProp({ type: AsnPropTypes.VisibleString })(OtherString.prototype, 'visibleString')
+AsnProp({ type: AsnPropTypes.GraphicString })(OtherString.prototype, 'graphicString')
+AsnProp({ type: AsnPropTypes.VideotexString })(OtherString.prototype, 'videotexString')
+AsnProp({ type: AsnPropTypes.GeneralString })(OtherString.prototype, 'generalString')
 
 /** "C=GB, O=Thredd, CN=Thredd Root CA" from the DER of a Name; multi-valued RDNs joined by "+". */
 export function formatNameDer(der: Buffer): string {
-  const name = readDer(der)
-  return ((name.value as Asn1[]) ?? [])
+  return AsnConvert.parse(der, Name)
     .map((rdn) =>
-      ((rdn.value as Asn1[]) ?? [])
-        .map((pair) => {
-          const [type, value] = pair.value as Asn1[]
-          const oid = asn1.derToOid(type!.value as string)
-          return `${SHORT_NAMES[oid] ?? oid}=${decodeString(value!)}`
-        })
-        .join('+'),
+      rdn.map((pair) => `${SHORT_NAMES[pair.type] ?? pair.type}=${decodeString(pair.value)}`).join('+'),
     )
     .join(', ')
 }
 
-function decodeString(node: Asn1): string {
-  const bytes = Buffer.from(node.value as string, 'binary')
-  if (node.type === asn1.Type.UTF8) return bytes.toString('utf8')
-  if ((node.type as number) === BMP_STRING && bytes.length % 2 === 0)
-    return bytes.swap16().toString('utf16le')
-  if ((node.type as number) === UNIVERSAL_STRING) {
-    let text = ''
-    for (let i = 0; i + 3 < bytes.length; i += 4) text += String.fromCodePoint(bytes.readUInt32BE(i))
-    return text
+function decodeString(value: AttributeValue): string {
+  if (!value.anyValue) return value.toString()
+  try {
+    const other = AsnConvert.parse(value.anyValue, OtherString)
+    return (
+      other.numericString ??
+      other.visibleString ??
+      other.graphicString ??
+      other.videotexString ??
+      other.generalString ??
+      ''
+    )
+  } catch {
+    // Not a string at all: RFC 4514 §2.4's "#" and the hex of its DER.
+    return `#${Buffer.from(value.anyValue).toString('hex')}`
   }
-  return bytes.toString('latin1')
 }
 
 /** The DER of a certificate's issuer Name (to compare with CA names a server advertises). */
 export function certificateIssuerDer(certDer: Buffer): Buffer {
-  const tbs = (readDer(certDer).value as Asn1[])[0]!.value as Asn1[]
-  const offset = tbs[0]!.tagClass === asn1.Class.CONTEXT_SPECIFIC ? 1 : 0
-  return Buffer.from(asn1.toDer(tbs[offset + 2]!).getBytes(), 'binary')
+  return Buffer.from(AsnConvert.serialize(AsnConvert.parse(certDer, Certificate).tbsCertificate.issuer))
 }
 
 /**

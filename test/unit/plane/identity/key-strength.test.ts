@@ -10,8 +10,8 @@ import {
   readKeyUsage,
   type KeyStrength,
 } from '../../../../src/plane/identity/key-strength.ts'
-import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto'
-import { createCertificate } from '../../../../src/tools/pki/x509-builder.ts'
+import type { X509Certificate } from 'node:crypto'
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { days, LEAF_SUBJECT, makeCa, makeLeaf } from '../../../support/unit-certs.ts'
 
 const root = makeCa('Root CA')
@@ -102,16 +102,13 @@ describe('keyProblem', () => {
 
 /** A client leaf with `publicKey`, signed by an ordinary P-256 CA (the subject key is under test). */
 function leafWithKey(publicKey: KeyObject): X509Certificate {
-  const ca = makeCa('Key Table CA')
-  const { der } = createCertificate({
+  return makeCa('Key Table CA').issue({
     subject: LEAF_SUBJECT,
-    publicKey,
-    issuer: { certDer: ca.der, key: ca.key },
+    key: publicKey,
     ...days(-1, 30),
     keyUsage: ['digitalSignature'],
     extKeyUsage: ['clientAuth'],
-  })
-  return new X509Certificate(der)
+  }).cert
 }
 
 const ec = (namedCurve: string) => () => generateKeyPairSync('ec', { namedCurve }).publicKey

@@ -1,5 +1,7 @@
 /** Names as text from DER (CertificateRequest CA names, CRL issuers), compared across tools. */
 import { X509Certificate } from 'node:crypto'
+import { AsnConvert } from '@peculiar/asn1-schema'
+import { AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName } from '@peculiar/asn1-x509'
 import { describe, expect, it } from 'vitest'
 import { subjectOf } from '../../../../src/tools/pki/rules/certificate-info.ts'
 import {
@@ -51,5 +53,42 @@ describe('normaliseNameText', () => {
     expect(normaliseNameText('C = GB, O = Thredd, CN = Thredd Root CA')).toBe(
       normaliseNameText('C=GB\nO=Thredd\nCN=Thredd Root CA'),
     )
+  })
+})
+
+describe('formatNameDer on the string types other CAs use', () => {
+  /** A Name of one attribute per RDN, or several in one RDN, with the given values. */
+  const name = (rdns: AttributeValue[][]) =>
+    Buffer.from(
+      AsnConvert.serialize(
+        new Name(
+          rdns.map(
+            (values) =>
+              new RelativeDistinguishedName(
+                values.map((value) => new AttributeTypeAndValue({ type: '2.5.4.3', value })),
+              ),
+          ),
+        ),
+      ),
+    )
+  // A VisibleString (tag 26) and an OCTET STRING (tag 4), which AttributeValue's CHOICE keeps as raw DER.
+  const visible = new AttributeValue({ anyValue: new Uint8Array([26, 3, 0x61, 0x62, 0x63]).buffer })
+  const octets = new AttributeValue({ anyValue: new Uint8Array([4, 2, 0xca, 0xfe]).buffer })
+
+  it.each([
+    { type: 'PrintableString', value: new AttributeValue({ printableString: 'Thredd' }), want: 'CN=Thredd' },
+    { type: 'BMPString', value: new AttributeValue({ bmpString: 'Zürich ✓' }), want: 'CN=Zürich ✓' },
+    { type: 'UniversalString', value: new AttributeValue({ universalString: 'Zürich' }), want: 'CN=Zürich' },
+    { type: 'TeletexString', value: new AttributeValue({ teletexString: 'Thredd' }), want: 'CN=Thredd' },
+    { type: 'VisibleString', value: visible, want: 'CN=abc' },
+    { type: 'a value that is no string', value: octets, want: 'CN=#0402cafe' },
+  ])('decodes a $type', ({ value, want }) => {
+    expect(formatNameDer(name([[value]]))).toBe(want)
+  })
+
+  it('joins the attributes of a multi-valued RDN with "+"', () => {
+    const a = new AttributeValue({ utf8String: 'a' })
+    const b = new AttributeValue({ utf8String: 'b' })
+    expect(formatNameDer(name([[a, b], [a]]))).toBe('CN=a+CN=b, CN=a')
   })
 })
