@@ -5,26 +5,18 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startReferenceHost, type ReferenceHost } from '../../src/tools/reference-host/reference-host.ts'
 import { runCli, type CliRun } from '../support/cli.ts'
 import { post } from '../support/clients.ts'
+import { freePort } from '../support/ports.ts'
 
 const pki = inject('pki')
 const dir = mkdtempSync(join(tmpdir(), 'ehi-gateway-ticket-processes-'))
 const runs: CliRun[] = []
 let host: ReferenceHost
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 async function serve(name: string, ticketKeyFile: string, workers: number): Promise<number> {
   const port = await freePort()
