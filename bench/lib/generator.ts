@@ -20,9 +20,9 @@ import { readFileSync } from 'node:fs'
 import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
 import { CHUNKED, UNTIL_CLOSE, chunkedEnd, parseResponseHead, type ResponseHead } from './http-response.ts'
 import { requestRing } from './messages.ts'
-import { treesCpuMs } from './proc-cpu.ts'
-import { Samples, round3, summariseLatencies } from './stats.ts'
-import type { GeneratorResult, ScenarioSpec } from './types.ts'
+import { treesCpuMs, treesMaxRss } from './proc-cpu.ts'
+import { Samples, quantilesOfSorted, round3, summariseLatencies } from './stats.ts'
+import { CDF_QUANTILES, type GeneratorResult, type ScenarioSpec } from './types.ts'
 
 export interface GeneratorSpec {
   host: string
@@ -272,6 +272,7 @@ export async function runGenerator(spec: GeneratorSpec): Promise<GeneratorResult
   let cpuEnd = [0, 0]
   let selfStart = process.cpuUsage()
   let selfEnd = selfStart
+  let rss: GeneratorResult['rss']
   const sample = () => treesCpuMs([spec.targetPids, spec.hostPids], spec.clockTicks)
   setTimeout(
     () => {
@@ -286,6 +287,8 @@ export async function runGenerator(spec: GeneratorSpec): Promise<GeneratorResult
       cpuEnd = sample()
       selfEnd = process.cpuUsage(selfStart)
       cpuEndAt = performance.now()
+      // After the CPU sample, so reading /proc/<pid>/status stays out of the window.
+      rss = treesMaxRss(spec.targetPids)
     },
     Math.max(0, t1 - performance.now()),
   )
@@ -400,12 +403,15 @@ export async function runGenerator(spec: GeneratorSpec): Promise<GeneratorResult
     throughput: round3((completedInWindow * 1000) / windowMs),
     completedInWindow,
     windowMs: round3(windowMs),
+    // summariseLatencies sorts the buffer in place: the CDF reads it sorted.
     latencyMs: summariseLatencies(latencies.values()),
+    latencyCdfMs: quantilesOfSorted(latencies.values(), CDF_QUANTILES),
     connections,
     resumed,
     targetCpuMs: round3(cpuEnd[0]! - cpuStart[0]!),
     hostCpuMs: round3(cpuEnd[1]! - cpuStart[1]!),
     generatorCpuMs: round3(selfCpuMs),
+    ...(rss ? { rss } : {}),
   }
   if (scenario.loop === 'open') {
     const lag = summariseLatencies(sendLag.values())
