@@ -12,6 +12,7 @@
  * Options: --smoke, --keep-work (keep bench/.work/<run> with configs and logs), and filters to
  * iterate on one figure: --keys=rsa,ec --targets=floor,node,gw1,nginx,... --scenarios=ID|PREFIX,...
  * --rounds=N. --gateway=DIR runs the gateway of another checkout (a baseline for before/after).
+ * --jvm (full run only) adds the JVM client scenario (bench/lib/jvm.ts) on RSA.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -19,6 +20,7 @@ import type { AutocannonOutcome, AutocannonSpec } from './lib/autocannon-run.ts'
 import type { CryptoFloorInput } from './lib/crypto-floor.ts'
 import type { GeneratorSpec } from './lib/generator.ts'
 import { loadNow, machineFacts } from './lib/machine.ts'
+import { ensureJava, jvmRun, prepareJvmClient, runJvmClient, type JvmClient } from './lib/jvm.ts'
 import { ensureNginx, nginxVersion } from './lib/nginx.ts'
 import { buildBenchPki, type BenchPki } from './lib/pki.ts'
 import {
@@ -50,6 +52,7 @@ import {
   type BenchResult,
   type CrossCheck,
   type GeneratorResult,
+  type JvmRun,
   type KeyType,
   type RunRecord,
   type ScenarioSpec,
@@ -287,9 +290,27 @@ async function main(): Promise<number> {
     }
   }
 
+  const failures: string[] = []
+  // The JVM client: Thredd's pattern from a Java sender's defaults (never in the smoke run).
+  let jvmClient: JvmClient | null = null
+  const jvmRuns: JvmRun[] = []
+  const jvmLoad = { rate: 100, warmup: 200, messages: 800 }
+  if (args.includes('--jvm') && plan.mode === 'full' && pkis.has('rsa')) {
+    const java = await ensureJava()
+    if (!java.tools) {
+      notes.push(`JVM client skipped: ${java.note}`)
+      log(`JVM client skipped: ${java.note}`)
+    } else
+      try {
+        jvmClient = await prepareJvmClient(java.tools, repoRoot, join(workDir, 'jvm'), pkis.get('rsa')!)
+        log('JVM client compiled')
+      } catch (error) {
+        failures.push(`JVM client: ${error instanceof Error ? error.message : String(error)}`)
+      }
+  }
+
   const runs: RunRecord[] = []
   const crossChecks: CrossCheck[] = []
-  const failures: string[] = []
   for (const { keyType, targets } of order) {
     const ctx: Context = {
       repoRoot,
@@ -350,6 +371,22 @@ async function main(): Promise<number> {
           progress(keyType, record)
         }
       }
+      for (const id of jvmClient && keyType === 'rsa' ? (['node', 'gw1', 'nginx'] as const) : []) {
+        const target = running.get(id)
+        if (!target) continue
+        try {
+          const before = (await target.sessions?.()) ?? null
+          const out = await runJvmClient(jvmClient!, ctx.pki, target.port, GENERATOR_CPU, jvmLoad)
+          const after = (await target.sessions?.()) ?? null
+          const r = jvmRun(keyType, id, jvmLoad, out, before, after)
+          jvmRuns.push(r)
+          log(
+            `JVM client ${TARGET_LABEL[id]}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors}, connections ${r.clientConnections}${r.server ? `, server: ${r.server.resumed} of ${r.server.connections} resumed` : ''}`,
+          )
+        } catch (error) {
+          failures.push(`JVM client ${id}: ${error instanceof Error ? error.message : String(error)}`)
+        }
+      }
       const cc = plan.crossCheck
       for (const id of cc.keyType === keyType ? cc.targets : []) {
         const target = running.get(id)
@@ -394,6 +431,7 @@ async function main(): Promise<number> {
     cryptoFloor: cryptoFloorResults,
     runs,
     crossChecks,
+    ...(jvmRuns.length > 0 ? { jvm: jvmRuns } : {}),
   }
   const markdown = renderMarkdown(result)
   const html = renderHtml(result)

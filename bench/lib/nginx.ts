@@ -37,7 +37,9 @@ events {
 }
 
 http {
-  access_log ${d}/access.log;
+  # conn and reused: the JVM client scenario counts resumed sessions from them.
+  log_format bench '$remote_addr [$time_local] "$request" $status $body_bytes_sent conn=$connection reused=$ssl_session_reused';
+  access_log ${d}/access.log bench;
   client_body_temp_path ${d}/tmp/client_body;
   proxy_temp_path ${d}/tmp/proxy;
   fastcgi_temp_path ${d}/tmp/fastcgi;

@@ -545,6 +545,24 @@ export function renderMarkdown(result: BenchResult): string {
     out.push('')
   }
 
+  if (result.jvm && result.jvm.length > 0) {
+    out.push('## JVM client (HttpsURLConnection, http.keepAlive=false, one SSLContext)')
+    out.push('')
+    out.push(
+      "A Java sender's defaults on Thredd's pattern: a new connection per message, JSSE's own session cache deciding about resumption. Resumed sessions are counted by the target (ehi-gateway: its `ehi_gateway_tls_sessions_resumed_total` and `ehi_gateway_connections_accepted_total` metrics before and after; nginx: `$ssl_session_reused` in its access log); the plain Node proxy counts none (latency only).",
+    )
+    out.push('')
+    out.push(
+      '| Target | Keys | rate | messages | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | client connections | server: resumed / connections | Java |',
+    )
+    out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+    for (const j of result.jvm)
+      out.push(
+        `| ${TARGET_LABEL[j.target]} | ${KEY_TYPE_LABEL[j.keyType]} | ${j.rate}/s | ${fmt(j.messages)} | ${ms(j.latencyMs.p50)} | ${ms(j.latencyMs.p90)} | ${ms(j.latencyMs.p99)} | ${ms(j.latencyMs.p999)} | ${fmt(j.errors)} | ${fmt(j.clientConnections)} | ${j.server ? `${fmt(j.server.resumed)} / ${fmt(j.server.connections)}` : 'not counted'} | ${j.java} |`,
+      )
+    out.push('')
+  }
+
   if (result.crossChecks.length > 0) {
     out.push('## Generator cross-check against autocannon (keep-alive, same target and payload)')
     out.push('')

@@ -18,6 +18,7 @@ import { ANSWER_HEADER } from './messages.ts'
 import { writeNginxConf } from './nginx.ts'
 import type { BenchPki } from './pki.ts'
 import type { PlainProxySpec } from './plain-node-proxy.ts'
+import { gatewaySessions, nginxSessions, type ServerSessions } from './jvm.ts'
 import {
   firstLine,
   freePort,
@@ -64,6 +65,8 @@ export interface RunningTarget {
   pids: number[]
   /** Process trees of the internal host while this target runs (empty for the floor). */
   hostPids: number[]
+  /** Connections and resumed handshakes so far, as the target counts them (gateway, nginx). */
+  sessions?(): Promise<ServerSessions>
   /** Around each measurement (the floor moves the host to CPU 0 for its turn and back). */
   before?(): Promise<void>
   after?(): Promise<void>
@@ -192,7 +195,13 @@ async function startGatewayTarget(
     await stop()
     throw error
   }
-  return { id, port, pids: [started.pid], hostPids: [host.pid], stop }
+  const sessions = async () => {
+    const response = await fetch(`http://127.0.0.1:${adminPort}/metrics`, {
+      signal: AbortSignal.timeout(5000),
+    })
+    return gatewaySessions(await response.text())
+  }
+  return { id, port, pids: [started.pid], hostPids: [host.pid], sessions, stop }
 }
 
 async function startNginxTarget(
@@ -240,7 +249,8 @@ async function startNginxTarget(
     await stop()
     throw error
   }
-  return { id, port, pids: [started.pid], hostPids: [host.pid], stop }
+  const sessions = async () => nginxSessions(readFileSync(join(dir, 'access.log'), 'latin1'))
+  return { id, port, pids: [started.pid], hostPids: [host.pid], sessions, stop }
 }
 
 async function startPlainNodeTarget(ctx: Context, host: RunningHost): Promise<RunningTarget> {

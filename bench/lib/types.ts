@@ -156,6 +156,23 @@ export interface MachineFacts {
   loadAfter: number[]
 }
 
+/** The JVM client scenario (`--jvm`): HttpsURLConnection, keep-alive off, paced. */
+export interface JvmRun {
+  keyType: KeyType
+  target: TargetId
+  rate: number
+  messages: number
+  ok: number
+  errors: number
+  latencyMs: LatencySummary
+  latencyCdfMs: number[]
+  /** Sockets the client opened for the measured messages. */
+  clientConnections: number
+  /** Counted by the target (gateway metrics, nginx access log); null where not counted. */
+  server: { connections: number; resumed: number } | null
+  java: string
+}
+
 export interface BenchResult {
   mode: 'full' | 'smoke'
   machine: MachineFacts
@@ -166,4 +183,5 @@ export interface BenchResult {
   rounds?: number
   runs: RunRecord[]
   crossChecks: CrossCheck[]
+  jvm?: JvmRun[]
 }

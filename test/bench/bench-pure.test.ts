@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { gatewayConfig } from '../../bench/lib/gateway.ts'
 import { CHUNKED, UNTIL_CLOSE, chunkedEnd, parseResponseHead } from '../../bench/lib/http-response.ts'
+import { gatewaySessions, jvmRun, metricValue, nginxSessions } from '../../bench/lib/jvm.ts'
 import { requestText } from '../../bench/lib/messages.ts'
 import { describeNginxVersion, renderNginxConf } from '../../bench/lib/nginx.ts'
 import { pemBlocks } from '../../bench/lib/plain-node-proxy.ts'
@@ -279,7 +280,8 @@ describe('target configs', () => {
       'proxy_set_header X-Client-Serial $ssl_client_serial;',
       'proxy_set_header X-Client-Fingerprint $ssl_client_fingerprint;',
       'client_max_body_size 256k;',
-      'access_log /w/n/access.log;',
+      'access_log /w/n/access.log bench;',
+      'conn=$connection reused=$ssl_session_reused',
       'listen 127.0.0.1:4000 ssl;',
       'server 127.0.0.1:5000;',
     ])
@@ -632,5 +634,54 @@ describe('markdown report', () => {
     expect(md).toMatch(
       /Memory: largest gateway process RSS at 100\/s ≤ 120 MiB \| RSA-2048 \| ehi-gateway 1 worker \| 91.0 MiB \| – \| – \| – \| ≤ 120 MiB \| met \|/,
     )
+  })
+})
+
+describe('JVM client scenario', () => {
+  it('reads the gateway’s connection and resumption counters from /metrics', () => {
+    const text = [
+      '# HELP ehi_gateway_tls_sessions_resumed_total TLS handshakes that resumed an earlier session.',
+      '# TYPE ehi_gateway_tls_sessions_resumed_total counter',
+      'ehi_gateway_tls_sessions_resumed_total 712',
+      'ehi_gateway_connections_accepted_total 1500',
+      'ehi_gateway_connections_accepted_total_other 3',
+    ].join('\n')
+    expect(gatewaySessions(text)).toEqual({ connections: 1500, resumed: 712 })
+    expect(metricValue('', 'ehi_gateway_tls_sessions_resumed_total')).toBe(0)
+  })
+  it('counts nginx connections once each, resumed when $ssl_session_reused is r', () => {
+    const log = [
+      '127.0.0.1 [x] "POST /ehi HTTP/1.1" 200 90 conn=1 reused=.',
+      '127.0.0.1 [x] "POST /ehi HTTP/1.1" 200 90 conn=2 reused=r',
+      '127.0.0.1 [x] "POST /ehi HTTP/1.1" 200 90 conn=2 reused=r',
+      '127.0.0.1 [x] "POST /ehi HTTP/1.1" 200 90 conn=3 reused=r',
+    ].join('\n')
+    expect(nginxSessions(log)).toEqual({ connections: 3, resumed: 2 })
+  })
+  it('summarises a run: latency percentiles and the server’s counts over the run', () => {
+    const r = jvmRun(
+      'rsa',
+      'gw1',
+      { rate: 100, messages: 4 },
+      { latenciesMs: [4, 1, 3, 2], errors: 0, connections: 4, java: '17.0.15' },
+      { connections: 10, resumed: 2 },
+      { connections: 14, resumed: 5 },
+    )
+    expect(r.latencyMs.p50).toBe(2)
+    expect(r.latencyMs.max).toBe(4)
+    expect(r.server).toEqual({ connections: 4, resumed: 3 })
+    expect(
+      jvmRun(
+        'rsa',
+        'node',
+        { rate: 100, messages: 1 },
+        { latenciesMs: [1], errors: 0, connections: 1, java: '17' },
+        null,
+        null,
+      ).server,
+    ).toBeNull()
+    const md = renderMarkdown({ ...benchResult([]), jvm: [r] })
+    expect(md).toContain('| ehi-gateway 1 worker | RSA-2048 | 100/s | 4 | 2.00 |')
+    expect(md).toContain('| 4 | 3 / 4 | 17.0.15 |')
   })
 })
