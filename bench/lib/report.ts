@@ -549,11 +549,11 @@ export function renderMarkdown(result: BenchResult): string {
     out.push('## JVM client (HttpsURLConnection, http.keepAlive=false, one SSLContext)')
     out.push('')
     out.push(
-      "A Java sender's defaults on Thredd's pattern: a new connection per message, JSSE's own session cache deciding about resumption. Resumed sessions are counted by the target (ehi-gateway: its `ehi_gateway_tls_sessions_resumed_total` and `ehi_gateway_connections_accepted_total` metrics before and after; nginx: `$ssl_session_reused` in its access log); the plain Node proxy counts none (latency only).",
+      "A Java sender's defaults on Thredd's pattern: a new connection per message, JSSE's own session cache deciding about resumption. Resumed sessions are counted by the target (ehi-gateway: its `ehi_gateway_tls_sessions_resumed_total` and `ehi_gateway_connections_accepted_total` metrics before and after; nginx: `$ssl_session_reused` in its access log); the plain Node proxy counts none (latency only). Latency runs from each message's due time, so a client that falls behind shows it.",
     )
     out.push('')
     out.push(
-      '| Target | Keys | rate | messages | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | client connections | server: resumed / connections | Java |',
+      '| Target | Keys | rate | messages | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | client connections | server: resumed / connections (warm-up included) | Java |',
     )
     out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
     for (const j of result.jvm)
