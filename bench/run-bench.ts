@@ -295,8 +295,9 @@ async function main(): Promise<number> {
   let jvmClient: JvmClient | null = null
   const jvmRuns: JvmRun[] = []
   // 25/s: a JVM's client handshakes and JIT warm-up on the generator's one (shared) core keep
-  // up with it; at 100/s the client itself queued for seconds on this machine.
-  const jvmLoad = { rate: 25, warmup: 125, messages: 500 }
+  // up with it; at 100/s the client itself queued for seconds on this machine. 10 s of warm-up:
+  // a fresh JVM needs seconds before its handshakes stop lagging.
+  const jvmLoad = { rate: 25, warmup: 250, messages: 500 }
   if (args.includes('--jvm') && plan.mode === 'full' && pkis.has('rsa')) {
     const java = await ensureJava()
     if (!java.tools) {
