@@ -423,7 +423,7 @@ async function main(): Promise<number> {
     )
   if (plan.rounds > 1 && plan.blocks.some((b) => b.firstRoundOnly))
     notes.push(
-      `${plan.rounds} rounds, interleaved; scenarios no target judges ran in round 1 only (their rows say "1 round")`,
+      `${plan.rounds} rounds, interleaved; scenarios no target judges ran in round 1 only (1 in the rounds column)`,
     )
   const result: BenchResult = {
     mode: plan.mode,

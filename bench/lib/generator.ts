@@ -272,7 +272,6 @@ export async function runGenerator(spec: GeneratorSpec): Promise<GeneratorResult
   let cpuEnd = [0, 0]
   let selfStart = process.cpuUsage()
   let selfEnd = selfStart
-  let rss: GeneratorResult['rss']
   const sample = () => treesCpuMs([spec.targetPids, spec.hostPids], spec.clockTicks)
   setTimeout(
     () => {
@@ -287,8 +286,6 @@ export async function runGenerator(spec: GeneratorSpec): Promise<GeneratorResult
       cpuEnd = sample()
       selfEnd = process.cpuUsage(selfStart)
       cpuEndAt = performance.now()
-      // After the CPU sample, so reading /proc/<pid>/status stays out of the window.
-      rss = treesMaxRss(spec.targetPids)
     },
     Math.max(0, t1 - performance.now()),
   )
@@ -389,6 +386,9 @@ export async function runGenerator(spec: GeneratorSpec): Promise<GeneratorResult
       setTimeout(tick, Math.max(0, begin - performance.now()))
     }
   })
+  // The target's memory once the window's last answers are in: read here, not at the window's
+  // edge, so walking /proc does not delay answers still being timed.
+  const rss = treesMaxRss(spec.targetPids)
   for (const conn of kaConnections) conn.close()
   // Still queued at the end: never sent in time.
   while (queueHead < queue.length) record(queue[queueHead++]!, 0, 'timeout')
@@ -411,7 +411,7 @@ export async function runGenerator(spec: GeneratorSpec): Promise<GeneratorResult
     targetCpuMs: round3(cpuEnd[0]! - cpuStart[0]!),
     hostCpuMs: round3(cpuEnd[1]! - cpuStart[1]!),
     generatorCpuMs: round3(selfCpuMs),
-    ...(rss ? { rss } : {}),
+    rss,
   }
   if (scenario.loop === 'open') {
     const lag = summariseLatencies(sendLag.values())
