@@ -3,13 +3,16 @@
  * under a minute, no thresholds). See bench/README.md.
  *
  * Per key type (RSA-2048, ECDSA P-256): a fresh PKI, the bench host and every target (the floor,
- * ehi-gateway with one worker, with one worker per core, nginx); then each scenario is run against
- * each target in turn by the generator process pinned to CPU 1, the target on CPU 0. Writes bench/results/*.json and
- * *.md and prints the markdown. Every process it starts is ended on exit, failure or Ctrl-C.
+ * a plain Node https proxy, ehi-gateway with one worker, with the ledger, with one worker per
+ * core, nginx with one worker and with one per core); then, `rounds` times, each scenario is run
+ * against each target in turn by the generator process pinned to CPU 1, the target on CPU 0.
+ * Writes bench/results/*.json, *.md and *.html and prints the markdown. Every process it starts
+ * is ended on exit, failure or Ctrl-C.
  *
  * Options: --smoke, --keep-work (keep bench/.work/<run> with configs and logs), and filters to
- * iterate on one figure: --keys=rsa,ec --targets=floor,gw1,gwN,nginx --scenarios=ID|PREFIX,...
- * --gateway=DIR runs the gateway of another checkout (a baseline for before/after figures).
+ * iterate on one figure: --keys=rsa,ec --targets=floor,node,gw1,nginx,... --scenarios=ID|PREFIX,...
+ * --rounds=N. --gateway=DIR runs the gateway of another checkout (a baseline for before/after).
+ * --jvm (full run only) adds the JVM client scenario (bench/lib/jvm.ts) on RSA.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -17,6 +20,7 @@ import type { AutocannonOutcome, AutocannonSpec } from './lib/autocannon-run.ts'
 import type { CryptoFloorInput } from './lib/crypto-floor.ts'
 import type { GeneratorSpec } from './lib/generator.ts'
 import { loadNow, machineFacts } from './lib/machine.ts'
+import { ensureJava, jvmRun, prepareJvmClient, runJvmClient, type JvmClient } from './lib/jvm.ts'
 import { ensureNginx, nginxVersion } from './lib/nginx.ts'
 import { buildBenchPki, type BenchPki } from './lib/pki.ts'
 import {
@@ -25,12 +29,14 @@ import {
   parseFilter,
   planOrder,
   scenario,
-  scenarioRounds,
+  schedule,
   smokePlan,
   type BenchPlan,
 } from './lib/plan.ts'
 import { installCleanup, killAll, runToEnd } from './lib/processes.ts'
 import { figures, renderMarkdown, smokeProblems } from './lib/report.ts'
+import { renderHtml } from './lib/report-html.ts'
+import { postgresBin, startPostgres, type PgCluster } from '../test/support/postgres.ts'
 import {
   GENERATOR_CPU,
   TARGET_CPU,
@@ -46,6 +52,7 @@ import {
   type BenchResult,
   type CrossCheck,
   type GeneratorResult,
+  type JvmRun,
   type KeyType,
   type RunRecord,
   type ScenarioSpec,
@@ -183,7 +190,8 @@ async function crossCheck(
 }
 
 function progress(keyType: KeyType, record: RunRecord): void {
-  const where = `[${keyType}] ${TARGET_LABEL[record.target]} ${record.scenario.id}`
+  const round = record.round ? ` round ${record.round}` : ''
+  const where = `[${keyType}${round}] ${TARGET_LABEL[record.target]} ${record.scenario.id}`
   if (!record.result) return log(`${where}: skipped (${record.skipped})`)
   const f = figures(record.result)
   const resumed = record.scenario.mode === 'resume' ? `, resumed ${f.resumedPct}%` : ''
@@ -264,9 +272,48 @@ async function main(): Promise<number> {
     log(`crypto floor ${KEY_TYPE_LABEL[c.keyType]}: ${c.totalUs} µs per handshake`)
   const ticks = await clockTicks()
 
+  // The ledger on PostgreSQL: a throwaway cluster from Debian's package, as bench/ledger-bench.ts.
+  let pg: PgCluster | undefined
+  let pgSkipped: string | undefined
+  if (order.some((o) => o.targets.some((t) => t.target === 'gw1-pg'))) {
+    if (!postgresBin()) pgSkipped = 'PostgreSQL is not installed (apt-get install postgresql)'
+    else
+      try {
+        pg = await startPostgres()
+        log(`PostgreSQL ready on port ${pg.port} (throwaway cluster for gw1-pg)`)
+      } catch (error) {
+        pgSkipped = `PostgreSQL did not start: ${error instanceof Error ? error.message : String(error)}`
+      }
+    if (pgSkipped) {
+      notes.push(`ledger on PostgreSQL skipped: ${pgSkipped}`)
+      log(pgSkipped)
+    }
+  }
+
+  const failures: string[] = []
+  // The JVM client: Thredd's pattern from a Java sender's defaults (never in the smoke run).
+  let jvmClient: JvmClient | null = null
+  const jvmRuns: JvmRun[] = []
+  // 25/s: a JVM's client handshakes and JIT warm-up on the generator's one (shared) core keep
+  // up with it; at 100/s the client itself queued for seconds on this machine. 10 s of warm-up:
+  // a fresh JVM needs seconds before its handshakes stop lagging.
+  const jvmLoad = { rate: 25, warmup: 250, messages: 500 }
+  if (args.includes('--jvm') && plan.mode === 'full' && pkis.has('rsa')) {
+    const java = await ensureJava()
+    if (!java.tools) {
+      notes.push(`JVM client skipped: ${java.note}`)
+      log(`JVM client skipped: ${java.note}`)
+    } else
+      try {
+        jvmClient = await prepareJvmClient(java.tools, repoRoot, join(workDir, 'jvm'), pkis.get('rsa')!)
+        log('JVM client compiled')
+      } catch (error) {
+        failures.push(`JVM client: ${error instanceof Error ? error.message : String(error)}`)
+      }
+  }
+
   const runs: RunRecord[] = []
   const crossChecks: CrossCheck[] = []
-  const failures: string[] = []
   for (const { keyType, targets } of order) {
     const ctx: Context = {
       repoRoot,
@@ -275,6 +322,7 @@ async function main(): Promise<number> {
       node,
       nginxBin: nginx.bin,
       pki: pkis.get(keyType)!,
+      ...(pg ? { pg } : {}),
     }
     const skip = (id: TargetId, scenarios: ScenarioSpec[], why: string) => {
       for (const s of scenarios) {
@@ -291,8 +339,12 @@ async function main(): Promise<number> {
       // visits them in turn, so the figures compared in a row are measured seconds apart and
       // share the machine's neighbours.
       for (const { target: id, scenarios } of targets) {
-        if (id === 'nginx' && !nginx.bin) {
+        if ((id === 'nginx' || id === 'nginxN') && !nginx.bin) {
           skip(id, scenarios, 'nginx not installed')
+          continue
+        }
+        if (id === 'gw1-pg' && !pg) {
+          skip(id, scenarios, pgSkipped ?? 'PostgreSQL not available')
           continue
         }
         try {
@@ -304,11 +356,11 @@ async function main(): Promise<number> {
           skip(id, scenarios, why)
         }
       }
-      for (const { scenario: s, targets: ids } of scenarioRounds(targets)) {
+      for (const { round, scenario: s, targets: ids } of schedule(plan, keyType)) {
         for (const id of ids) {
           const target = running.get(id)
           if (!target) continue
-          const record: RunRecord = { keyType, target: id, scenario: s }
+          const record: RunRecord = { keyType, target: id, round, scenario: s }
           try {
             await target.before?.()
             record.result = await runGenerator(ctx, target, s, plan, ticks)
@@ -320,6 +372,22 @@ async function main(): Promise<number> {
           }
           runs.push(record)
           progress(keyType, record)
+        }
+      }
+      for (const id of jvmClient && keyType === 'rsa' ? (['node', 'gw1', 'nginx'] as const) : []) {
+        const target = running.get(id)
+        if (!target) continue
+        try {
+          const before = (await target.sessions?.()) ?? null
+          const out = await runJvmClient(jvmClient!, ctx.pki, target.port, GENERATOR_CPU, jvmLoad)
+          const after = (await target.sessions?.()) ?? null
+          const r = jvmRun(keyType, id, jvmLoad, out, before, after)
+          jvmRuns.push(r)
+          log(
+            `JVM client ${TARGET_LABEL[id]}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors}, connections ${r.clientConnections}${r.server ? `, server: ${r.server.resumed} of ${r.server.connections} resumed` : ''}`,
+          )
+        } catch (error) {
+          failures.push(`JVM client ${id}: ${error instanceof Error ? error.message : String(error)}`)
         }
       }
       const cc = plan.crossCheck
@@ -344,6 +412,7 @@ async function main(): Promise<number> {
       await host?.stop()
     }
   }
+  pg?.destroy()
 
   machine.loadAfter = loadNow()
   if (plan.mode === 'smoke')
@@ -352,25 +421,34 @@ async function main(): Promise<number> {
     notes.push(
       `${machine.cpus} CPUs: the internal host shares the CPUs with the target and the generator; ehi-gateway 1 worker/core shares CPU 1 with the generator`,
     )
+  if (plan.rounds > 1 && plan.blocks.some((b) => b.firstRoundOnly))
+    notes.push(
+      `${plan.rounds} rounds, interleaved; scenarios no target judges ran in round 1 only (1 in the rounds column)`,
+    )
   const result: BenchResult = {
     mode: plan.mode,
+    rounds: plan.rounds,
     machine,
     durationS: (Date.now() - startedAt) / 1000,
     notes,
     cryptoFloor: cryptoFloorResults,
     runs,
     crossChecks,
+    ...(jvmRuns.length > 0 ? { jvm: jvmRuns } : {}),
   }
   const markdown = renderMarkdown(result)
+  const html = renderHtml(result)
   const resultsDir = join(repoRoot, 'bench/results')
   mkdirSync(resultsDir, { recursive: true })
   const base = join(resultsDir, `bench-${plan.mode}-${stamp}`)
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`)
   writeFileSync(`${base}.md`, `${markdown}\n`)
+  writeFileSync(`${base}.html`, html)
+  writeFileSync(join(resultsDir, `latest-${plan.mode}.html`), html)
   writeFileSync(join(resultsDir, `latest-${plan.mode}.json`), `${JSON.stringify(result, null, 2)}\n`)
   writeFileSync(join(resultsDir, `latest-${plan.mode}.md`), `${markdown}\n`)
   console.log(`\n${markdown}`)
-  log(`results: ${base}.json and .md (${Math.round(result.durationS)} s)`)
+  log(`results: ${base}.json, .md and .html (${Math.round(result.durationS)} s)`)
 
   const problems = [...failures, ...(plan.mode === 'smoke' ? smokeProblems(result) : [])]
   if (keepWork || problems.length > 0) log(`work folder kept: ${workDir}`)

@@ -19,6 +19,8 @@ export interface GatewayConfigInput {
   >
   /** Keep-alive connections to the host (nginx's upstream `keepalive` gets the same number). */
   upstreamConnections: number
+  /** The message ledger (`ledger` of the config): a SQLite file or a PostgreSQL database. */
+  ledger?: { url: string; passwordFile?: string }
 }
 
 /** The gateway's configuration for one bench target. Pure. */
@@ -37,6 +39,7 @@ export function gatewayConfig(input: GatewayConfigInput): Record<string, unknown
     workers: input.workers,
     admin: { host: '127.0.0.1', port: input.adminPort },
     log: { level: 'info', pretty: false },
+    ...(input.ledger ? { ledger: input.ledger } : {}),
   }
 }
 

@@ -20,9 +20,9 @@ import { readFileSync } from 'node:fs'
 import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
 import { CHUNKED, UNTIL_CLOSE, chunkedEnd, parseResponseHead, type ResponseHead } from './http-response.ts'
 import { requestRing } from './messages.ts'
-import { treesCpuMs } from './proc-cpu.ts'
-import { Samples, round3, summariseLatencies } from './stats.ts'
-import type { GeneratorResult, ScenarioSpec } from './types.ts'
+import { treesCpuMs, treesMaxRss } from './proc-cpu.ts'
+import { Samples, quantilesOfSorted, round3, summariseLatencies } from './stats.ts'
+import { CDF_QUANTILES, type GeneratorResult, type ScenarioSpec } from './types.ts'
 
 export interface GeneratorSpec {
   host: string
@@ -386,6 +386,9 @@ export async function runGenerator(spec: GeneratorSpec): Promise<GeneratorResult
       setTimeout(tick, Math.max(0, begin - performance.now()))
     }
   })
+  // The target's memory once the window's last answers are in: read here, not at the window's
+  // edge, so walking /proc does not delay answers still being timed.
+  const rss = treesMaxRss(spec.targetPids)
   for (const conn of kaConnections) conn.close()
   // Still queued at the end: never sent in time.
   while (queueHead < queue.length) record(queue[queueHead++]!, 0, 'timeout')
@@ -400,12 +403,15 @@ export async function runGenerator(spec: GeneratorSpec): Promise<GeneratorResult
     throughput: round3((completedInWindow * 1000) / windowMs),
     completedInWindow,
     windowMs: round3(windowMs),
+    // summariseLatencies sorts the buffer in place: the CDF reads it sorted.
     latencyMs: summariseLatencies(latencies.values()),
+    latencyCdfMs: quantilesOfSorted(latencies.values(), CDF_QUANTILES),
     connections,
     resumed,
     targetCpuMs: round3(cpuEnd[0]! - cpuStart[0]!),
     hostCpuMs: round3(cpuEnd[1]! - cpuStart[1]!),
     generatorCpuMs: round3(selfCpuMs),
+    rss,
   }
   if (scenario.loop === 'open') {
     const lag = summariseLatencies(sendLag.values())

@@ -18,6 +18,8 @@ export interface NginxConfInput {
   pki: Pick<BenchPki, 'serverChain' | 'serverKey' | 'threddCaBundle' | 'crlBundle'>
   /** Idle keep-alive connections to the host (the gateway's `upstream.connections`). */
   upstreamKeepalive: number
+  /** `worker_processes`: 1 (like for like with one gateway worker) or `auto` (one per CPU). */
+  workers?: 1 | 'auto'
 }
 
 /** The nginx.conf text. Pure. */
@@ -26,7 +28,7 @@ export function renderNginxConf(input: NginxConfInput): string {
   return `# Written by the ehi-gateway bench (bench/lib/nginx.ts) for one run.
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes ${input.workers ?? 1};
 pid ${d}/nginx.pid;
 error_log ${d}/error.log warn;
 
@@ -35,7 +37,9 @@ events {
 }
 
 http {
-  access_log ${d}/access.log;
+  # conn and reused: the JVM client scenario counts resumed sessions from them.
+  log_format bench '$remote_addr [$time_local] "$request" $status $body_bytes_sent conn=$connection reused=$ssl_session_reused';
+  access_log ${d}/access.log bench;
   client_body_temp_path ${d}/tmp/client_body;
   proxy_temp_path ${d}/tmp/proxy;
   fastcgi_temp_path ${d}/tmp/fastcgi;

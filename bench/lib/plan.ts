@@ -2,12 +2,22 @@
  * What a bench run measures: the scenarios per key type and target, for the full run and for the
  * smoke run (CI: every code path once, briefly, no thresholds). Pure.
  */
-import type { ConnectionMode, KeyType, LoopKind, MessagePlan, ScenarioSpec, TargetId } from './types.ts'
+import {
+  TARGET_IDS,
+  type ConnectionMode,
+  type KeyType,
+  type LoopKind,
+  type MessagePlan,
+  type ScenarioSpec,
+  type TargetId,
+} from './types.ts'
 
 export interface PlanBlock {
   keyType: KeyType
   targets: TargetId[]
   scenarios: ScenarioSpec[]
+  /** Measured in round 1 only: no target of the report judges these (keeps the run short). */
+  firstRoundOnly?: boolean
 }
 
 export interface CrossCheckPlan {
@@ -22,6 +32,9 @@ export interface CrossCheckPlan {
 
 export interface BenchPlan {
   mode: 'full' | 'smoke'
+  /** The whole scenario × target sequence is repeated this many times, interleaved; the report
+   * gives medians over the rounds. */
+  rounds: number
   blocks: PlanBlock[]
   crossCheck: CrossCheckPlan
   cryptoIterations: number
@@ -53,38 +66,47 @@ export function fullPlan(): BenchPlan {
   const closed = { warmupMs: 1000, durationMs: 3000 }
   const paced = { warmupMs: 1000, durationMs: 5000 }
   const key = { warmupMs: 1000, durationMs: 8000 }
-  const all: ScenarioSpec[] = [
-    scenario('connect', 'closed', 'auth', closed),
-    scenario('connect', 'closed', 'mixed', closed),
-    scenario('connect', 'closed', 'presentment', closed),
-    scenario('connect', 'open', 'auth', paced, 50),
-    scenario('connect', 'open', 'auth', key, 100),
-    scenario('connect', 'open', 'auth', paced, 200),
-    scenario('resume', 'closed', 'auth', closed),
-    scenario('resume', 'open', 'auth', paced, 100),
-    scenario('keepalive', 'closed', 'auth', closed),
-    scenario('keepalive', 'closed', 'mixed', closed),
-    scenario('keepalive', 'closed', 'presentment', closed),
-    scenario('keepalive', 'open', 'auth', paced, 200),
-  ]
-  const perCore: ScenarioSpec[] = [
-    scenario('connect', 'closed', 'auth', closed),
-    scenario('connect', 'open', 'auth', key, 100),
-    scenario('resume', 'closed', 'auth', closed),
-    scenario('keepalive', 'closed', 'auth', closed),
-  ]
-  const ecdsa: ScenarioSpec[] = [
-    scenario('connect', 'closed', 'auth', closed),
-    scenario('connect', 'open', 'auth', key, 100),
-    scenario('resume', 'closed', 'auth', closed),
-  ]
+  const connectClosed = scenario('connect', 'closed', 'auth', closed)
+  const connectOpen100 = scenario('connect', 'open', 'auth', key, 100)
+  const resumeClosed = scenario('resume', 'closed', 'auth', closed)
+  const keepAliveClosed = scenario('keepalive', 'closed', 'auth', closed)
+  const main: TargetId[] = ['floor', 'node', 'gw1', 'nginx']
+  const perCore: TargetId[] = ['gwN', 'nginxN']
+  // Every round: the scenarios the report's targets judge. Round 1 only: the rest.
   return {
     mode: 'full',
+    rounds: 3,
     blocks: [
-      { keyType: 'rsa', targets: ['floor', 'gw1', 'nginx'], scenarios: all },
-      { keyType: 'rsa', targets: ['gwN'], scenarios: perCore },
-      { keyType: 'ec', targets: ['floor', 'gw1', 'nginx'], scenarios: ecdsa },
-      { keyType: 'ec', targets: ['gwN'], scenarios: ecdsa.slice(0, 1) },
+      {
+        keyType: 'rsa',
+        targets: main,
+        scenarios: [connectClosed, connectOpen100, resumeClosed, keepAliveClosed],
+      },
+      { keyType: 'rsa', targets: ['gw1-sqlite', 'gw1-pg'], scenarios: [connectClosed, connectOpen100] },
+      { keyType: 'rsa', targets: perCore, scenarios: [connectClosed] },
+      {
+        keyType: 'rsa',
+        targets: main,
+        firstRoundOnly: true,
+        scenarios: [
+          scenario('connect', 'closed', 'mixed', closed),
+          scenario('connect', 'closed', 'presentment', closed),
+          scenario('connect', 'open', 'auth', paced, 50),
+          scenario('connect', 'open', 'auth', paced, 200),
+          scenario('resume', 'open', 'auth', paced, 100),
+          scenario('keepalive', 'closed', 'mixed', closed),
+          scenario('keepalive', 'closed', 'presentment', closed),
+          scenario('keepalive', 'open', 'auth', paced, 200),
+        ],
+      },
+      {
+        keyType: 'rsa',
+        targets: perCore,
+        firstRoundOnly: true,
+        scenarios: [connectOpen100, resumeClosed, keepAliveClosed],
+      },
+      { keyType: 'ec', targets: main, scenarios: [connectClosed, connectOpen100, resumeClosed] },
+      { keyType: 'ec', targets: perCore, scenarios: [connectClosed] },
     ],
     crossCheck: {
       keyType: 'rsa',
@@ -96,7 +118,7 @@ export function fullPlan(): BenchPlan {
     },
     cryptoIterations: 400,
     timeoutMs: 5000,
-    budgetMs: 9 * 60_000,
+    budgetMs: 30 * 60_000,
   }
 }
 
@@ -106,10 +128,11 @@ export function smokePlan(): BenchPlan {
   const keepAlive = scenario('keepalive', 'closed', 'presentment', brief)
   return {
     mode: 'smoke',
+    rounds: 1,
     blocks: [
       {
         keyType: 'rsa',
-        targets: ['floor', 'gw1', 'nginx'],
+        targets: ['floor', 'node', 'gw1', 'nginx'],
         scenarios: [
           connectClosed,
           scenario('connect', 'open', 'mixed', brief, 100),
@@ -118,6 +141,7 @@ export function smokePlan(): BenchPlan {
         ],
       },
       { keyType: 'rsa', targets: ['gwN'], scenarios: [connectClosed, keepAlive] },
+      { keyType: 'rsa', targets: ['nginxN'], scenarios: [connectClosed] },
       { keyType: 'ec', targets: ['gw1'], scenarios: [connectClosed] },
     ],
     crossCheck: {
@@ -130,7 +154,7 @@ export function smokePlan(): BenchPlan {
     },
     cryptoIterations: 30,
     timeoutMs: 5000,
-    budgetMs: 150_000,
+    budgetMs: 180_000,
   }
 }
 
@@ -156,6 +180,8 @@ export interface PlanFilter {
   targets?: TargetId[]
   /** Scenario ids, or prefixes of them (`connect-` keeps every new-connection scenario). */
   scenarios?: string[]
+  /** `--rounds=N`: another number of rounds than the plan's. */
+  rounds?: number
 }
 
 /** The plan restricted to some key types, targets or scenarios (for iterating on one figure). */
@@ -178,7 +204,7 @@ export function filterPlan(plan: BenchPlan, filter: PlanFilter): BenchPlan {
         ? []
         : cc.targets.filter((t) => !filter.targets || filter.targets.includes(t)),
   }
-  return { ...plan, blocks, crossCheck }
+  return { ...plan, ...(filter.rounds ? { rounds: filter.rounds } : {}), blocks, crossCheck }
 }
 
 /** Parses `--keys=rsa,ec --targets=gw1,nginx --scenarios=connect-,keepalive-closed-auth`. */
@@ -199,12 +225,43 @@ export function parseFilter(args: readonly string[]): PlanFilter {
   for (const k of keys ?? [])
     if (k !== 'rsa' && k !== 'ec') throw new Error(`--keys: unknown key type ${k} (rsa, ec)`)
   for (const t of targets ?? [])
-    if (!['floor', 'gw1', 'gwN', 'nginx'].includes(t))
-      throw new Error(`--targets: unknown target ${t} (floor, gw1, gwN, nginx)`)
+    if (!(TARGET_IDS as readonly string[]).includes(t))
+      throw new Error(`--targets: unknown target ${t} (${TARGET_IDS.join(', ')})`)
   if (keys) filter.keys = keys as KeyType[]
   if (targets) filter.targets = targets as TargetId[]
   if (scenarios) filter.scenarios = scenarios
+  const rounds = list('rounds')
+  if (rounds) {
+    const n = Number(rounds[0])
+    if (!Number.isInteger(n) || n < 1 || n > 9) throw new Error(`--rounds: 1 to 9, not ${rounds[0]}`)
+    filter.rounds = n
+  }
   return filter
+}
+
+/**
+ * The measurements of one key type in the order they run: round after round, each scenario
+ * visiting its targets in plan order, so the targets compared in a row are measured seconds
+ * apart and every round spreads the machine's neighbours over all of them.
+ */
+export function schedule(
+  plan: BenchPlan,
+  keyType: KeyType,
+): { round: number; scenario: ScenarioSpec; targets: TargetId[] }[] {
+  const out: { round: number; scenario: ScenarioSpec; targets: TargetId[] }[] = []
+  const blocks = plan.blocks.filter((b) => b.keyType === keyType)
+  for (let round = 1; round <= plan.rounds; round++) {
+    const entries = blocks
+      .filter((b) => round === 1 || !b.firstRoundOnly)
+      .map((b) => ({ targets: b.targets, scenarios: b.scenarios }))
+    const targetOrder = planOrder({ ...plan, blocks: blocks }).find((o) => o.keyType === keyType)
+    const rank = (t: TargetId) => targetOrder?.targets.findIndex((x) => x.target === t) ?? 0
+    for (const { scenario: s, targets } of scenarioRounds(
+      entries.flatMap((e) => e.targets.map((target) => ({ target, scenarios: e.scenarios }))),
+    ))
+      out.push({ round, scenario: s, targets: [...targets].sort((a, b) => rank(a) - rank(b)) })
+  }
+  return out
 }
 
 /** The scenarios of one key type in plan order, each with the targets that run it (plan order). */

@@ -34,6 +34,15 @@ export function parseProcStat(text: string): ProcStat | null {
 
 /** The ticks of every process in `stats` that is a root or descends from one. */
 export function sumTreeTicks(stats: readonly ProcStat[], roots: readonly number[]): number {
+  const byPid = new Map(stats.map((s) => [s.pid, s]))
+  return treePids(stats, roots).reduce((sum, pid) => {
+    const s = byPid.get(pid)!
+    return sum + s.utime + s.stime
+  }, 0)
+}
+
+/** The pids in `stats` that are a root or descend from one. */
+export function treePids(stats: readonly ProcStat[], roots: readonly number[]): number[] {
   const children = new Map<number, ProcStat[]>()
   const byPid = new Map<number, ProcStat>()
   for (const s of stats) {
@@ -42,18 +51,40 @@ export function sumTreeTicks(stats: readonly ProcStat[], roots: readonly number[
     if (!list) children.set(s.ppid, (list = []))
     list.push(s)
   }
-  let total = 0
+  const found: number[] = []
   const seen = new Set<number>()
   const stack = [...roots]
   while (stack.length > 0) {
     const pid = stack.pop()!
     if (seen.has(pid)) continue
     seen.add(pid)
-    const s = byPid.get(pid)
-    if (s) total += s.utime + s.stime
+    if (byPid.has(pid)) found.push(pid)
     for (const child of children.get(pid) ?? []) stack.push(child.pid)
   }
-  return total
+  return found
+}
+
+/** VmRSS in KiB from a /proc/<pid>/status text (null when absent: a kernel thread, a zombie). */
+export function parseVmRssKiB(statusText: string): number | null {
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(statusText)
+  return match ? Number(match[1]) : null
+}
+
+/** The largest resident set (MiB) among the processes of the trees, and how many there were. */
+export function treesMaxRss(roots: readonly number[]): { maxMiB: number; processes: number } {
+  let maxKiB = 0
+  let processes = 0
+  for (const pid of treePids(readAllProcStats(), roots)) {
+    try {
+      const kib = parseVmRssKiB(readFileSync(`/proc/${pid}/status`, 'latin1'))
+      if (kib == null) continue
+      processes++
+      maxKiB = Math.max(maxKiB, kib)
+    } catch {
+      // gone
+    }
+  }
+  return { maxMiB: Math.round((maxKiB / 1024) * 10) / 10, processes }
 }
 
 /** Reads every /proc/<pid>/stat once (a process that ends meanwhile is skipped). */

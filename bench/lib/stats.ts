@@ -20,6 +20,14 @@ export function summariseLatencies(values: Float64Array): LatencySummary {
   }
 }
 
+/** Nearest-rank latencies at `quantiles` of values already sorted ascending (0 when empty). */
+export function quantilesOfSorted(sorted: Float64Array, quantiles: readonly number[]): number[] {
+  const n = sorted.length
+  return quantiles.map((q) =>
+    n === 0 ? 0 : round3(sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!),
+  )
+}
+
 /** The median of a list of numbers (the mean of the middle two for an even count). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return 0

@@ -1,11 +1,13 @@
 /**
- * Starting and stopping the bench host and the four targets, each pinned with taskset: the host
+ * Starting and stopping the bench host and the targets, each pinned with taskset: the host
  * (unpinned: it takes the capacity left, the same for every target), the floor (the host itself,
- * moved to CPU 0 for its turn), ehi-gateway with one worker (CPU 0), ehi-gateway with one worker
- * per core (every CPU: on 2 cores it shares CPU 1 with the generator) and nginx (CPU 0).
+ * moved to CPU 0 for its turn), the plain Node https proxy (CPU 0), ehi-gateway with one worker
+ * (CPU 0; also with the ledger on SQLite or PostgreSQL), ehi-gateway with one worker per core and
+ * nginx with `worker_processes auto` (every CPU: on 2 cores they share CPU 1 with the generator)
+ * and nginx with one worker (CPU 0).
  * A target is ready when one real mTLS EHI request through it gets a 200.
  */
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { join } from 'node:path'
 import { cpus } from 'node:os'
@@ -17,6 +19,8 @@ import type { HostPorts, HostSpec } from './host.ts'
 import { ANSWER_HEADER } from './messages.ts'
 import { writeNginxConf } from './nginx.ts'
 import type { BenchPki } from './pki.ts'
+import type { PlainProxySpec } from './plain-node-proxy.ts'
+import { gatewaySessions, nginxSessions, type ServerSessions } from './jvm.ts'
 import { firstLine, runToEnd, startProcess, stopProcess, type Started } from './processes.ts'
 import { CLIENTS } from './plan.ts'
 import type { TargetId } from './types.ts'
@@ -34,6 +38,12 @@ export interface Context {
   node: string
   nginxBin: string | null
   pki: BenchPki
+  /** The throwaway PostgreSQL cluster of the gw1-pg target (none: the target is skipped). */
+  pg?: {
+    urlWithoutPassword(database?: string): string
+    password: string
+    createDatabase(name: string): Promise<string>
+  }
 }
 
 export interface RunningHost extends HostPorts {
@@ -49,6 +59,8 @@ export interface RunningTarget {
   pids: number[]
   /** Process trees of the internal host while this target runs (empty for the floor). */
   hostPids: number[]
+  /** Connections and resumed handshakes so far, as the target counts them (gateway, nginx). */
+  sessions?(): Promise<ServerSessions>
   /** Around each measurement (the floor moves the host to CPU 0 for its turn and back). */
   before?(): Promise<void>
   after?(): Promise<void>
@@ -107,21 +119,44 @@ export function probe(port: number, pki: BenchPki): Promise<boolean> {
   })
 }
 
+/** The ledger settings of a gateway target (the SQLite file and PostgreSQL database are new). */
+async function ledgerOf(
+  ctx: Context,
+  id: 'gw1' | 'gw1-sqlite' | 'gw1-pg' | 'gwN',
+  name: string,
+): Promise<{ url: string; passwordFile?: string } | undefined> {
+  if (id === 'gw1-sqlite') {
+    const dir = join(ctx.workDir, 'ledger', name)
+    mkdirSync(dir, { recursive: true })
+    return { url: `sqlite:${join(dir, 'ledger.db')}` }
+  }
+  if (id !== 'gw1-pg') return undefined
+  if (!ctx.pg) throw new Error('PostgreSQL is not available')
+  const database = `bench_${ctx.pki.keyType}_${Date.now()}`
+  await ctx.pg.createDatabase(database)
+  const passwordFile = join(ctx.workDir, 'ledger', `${name}.password`)
+  mkdirSync(join(ctx.workDir, 'ledger'), { recursive: true })
+  writeFileSync(passwordFile, `${ctx.pg.password}\n`, { mode: 0o600 })
+  return { url: ctx.pg.urlWithoutPassword(database), passwordFile }
+}
+
 async function startGatewayTarget(
   ctx: Context,
   host: RunningHost,
-  id: 'gw1' | 'gwN',
+  id: 'gw1' | 'gw1-sqlite' | 'gw1-pg' | 'gwN',
 ): Promise<RunningTarget> {
   const port = await freePort()
   const adminPort = await freePort()
   const name = `gateway-${id}-${ctx.pki.keyType}`
+  const ledger = await ledgerOf(ctx, id, name)
   const config = writeGatewayConfig(ctx.workDir, name, {
     port,
     adminPort,
     upstreamPort: host.httpPort,
-    workers: id === 'gw1' ? 1 : 0,
+    workers: id === 'gwN' ? 0 : 1,
     pki: ctx.pki,
     upstreamConnections: CLIENTS,
+    ...(ledger ? { ledger } : {}),
   })
   // The log goes to another folder than the config: the gateway watches the config's folder.
   mkdirSync(join(ctx.workDir, 'logs'), { recursive: true })
@@ -130,7 +165,7 @@ async function startGatewayTarget(
     'taskset',
     [
       '-c',
-      id === 'gw1' ? TARGET_CPU : ALL_CPUS,
+      id === 'gwN' ? ALL_CPUS : TARGET_CPU,
       ctx.node,
       join(ctx.gatewayRoot, 'src/cli/main.ts'),
       'serve',
@@ -154,23 +189,44 @@ async function startGatewayTarget(
     await stop()
     throw error
   }
-  return { id, port, pids: [started.pid], hostPids: [host.pid], stop }
+  const sessions = async () => {
+    const response = await fetch(`http://127.0.0.1:${adminPort}/metrics`, {
+      signal: AbortSignal.timeout(5000),
+    })
+    return gatewaySessions(await response.text())
+  }
+  return { id, port, pids: [started.pid], hostPids: [host.pid], sessions, stop }
 }
 
-async function startNginxTarget(ctx: Context, host: RunningHost): Promise<RunningTarget> {
+async function startNginxTarget(
+  ctx: Context,
+  host: RunningHost,
+  id: 'nginx' | 'nginxN',
+): Promise<RunningTarget> {
   if (!ctx.nginxBin) throw new Error('nginx is not available')
   const port = await freePort()
-  const dir = join(ctx.workDir, `nginx-${ctx.pki.keyType}`)
+  const dir = join(ctx.workDir, `${id}-${ctx.pki.keyType}`)
   const conf = writeNginxConf({
     dir,
     port,
     upstreamPort: host.httpPort,
     pki: ctx.pki,
     upstreamKeepalive: CLIENTS,
+    workers: id === 'nginxN' ? 'auto' : 1,
   })
   const started = startProcess(
     'taskset',
-    ['-c', TARGET_CPU, ctx.nginxBin, '-p', dir, '-c', conf, '-e', join(dir, 'error.log')],
+    [
+      '-c',
+      id === 'nginxN' ? ALL_CPUS : TARGET_CPU,
+      ctx.nginxBin,
+      '-p',
+      dir,
+      '-c',
+      conf,
+      '-e',
+      join(dir, 'error.log'),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   )
   let stderr = ''
@@ -187,7 +243,33 @@ async function startNginxTarget(ctx: Context, host: RunningHost): Promise<Runnin
     await stop()
     throw error
   }
-  return { id: 'nginx', port, pids: [started.pid], hostPids: [host.pid], stop }
+  const sessions = async () => nginxSessions(readFileSync(join(dir, 'access.log'), 'latin1'))
+  return { id, port, pids: [started.pid], hostPids: [host.pid], sessions, stop }
+}
+
+async function startPlainNodeTarget(ctx: Context, host: RunningHost): Promise<RunningTarget> {
+  const spec: PlainProxySpec = {
+    certFile: ctx.pki.serverChain,
+    keyFile: ctx.pki.serverKey,
+    caBundle: ctx.pki.threddCaBundle,
+    crlBundle: ctx.pki.crlBundle,
+    upstreamPort: host.httpPort,
+    maxSockets: CLIENTS,
+  }
+  const started = startProcess(
+    'taskset',
+    ['-c', TARGET_CPU, ctx.node, join(ctx.repoRoot, 'bench/lib/plain-node-proxy.ts'), JSON.stringify(spec)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  const stop = () => stopProcess(started, { graceMs: 4000 })
+  try {
+    const { port } = JSON.parse(await firstLine(started, 15_000)) as { port: number }
+    await eventually(() => probe(port, ctx.pki), 10_000, 'the plain Node proxy answering an EHI message')
+    return { id: 'node', port, pids: [started.pid], hostPids: [host.pid], stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
 }
 
 async function startFloorTarget(ctx: Context, host: RunningHost): Promise<RunningTarget> {
@@ -205,6 +287,7 @@ async function startFloorTarget(ctx: Context, host: RunningHost): Promise<Runnin
 
 export function startTarget(id: TargetId, ctx: Context, host: RunningHost): Promise<RunningTarget> {
   if (id === 'floor') return startFloorTarget(ctx, host)
-  if (id === 'nginx') return startNginxTarget(ctx, host)
+  if (id === 'nginx' || id === 'nginxN') return startNginxTarget(ctx, host, id)
+  if (id === 'node') return startPlainNodeTarget(ctx, host)
   return startGatewayTarget(ctx, host, id)
 }
