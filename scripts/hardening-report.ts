@@ -119,6 +119,8 @@ function soakSection(): string[] {
     newConnection: { p50: number; p99: number; max: number; overBudget: number; failed: number }
     keepAlive: { p50: number; p99: number; max: number; overBudget: number; failed: number }
     reloads: { sent: number; succeeded: number; failed: number }
+    crl?: { published: number; fetchedAndApplied: number; fetchFailures: number }
+    workerKill?: { restarts: number; workersAfter: number; resetExchanges: number }
     fd: { before: number; after: number; max: number; bound: number }
     rssMiB: {
       before: number
@@ -148,9 +150,20 @@ function soakSection(): string[] {
     '| Figure | Value |',
     '| --- | --- |',
     `| Duration, messages, throughput | ${f.durationS} s, ${f.messages} messages, ${f.throughputPerS}/s |`,
-    `| Reloads (SIGHUP, alternating two configurations) | ${f.reloads.succeeded} of ${f.reloads.sent} succeeded, ${f.reloads.failed} failed |`,
-    `| Open file descriptors (gateway process) | ${f.fd.before} before, ${f.fd.after} after, ${f.fd.max} at most (bound: growth ≤ ${f.fd.bound}) |`,
-    `| RSS (gateway process) | ${f.rssMiB.min}-${f.rssMiB.max} MiB; second half against first: peaks ${signed(f.rssMiB.peakGrowth)} MiB (bound: ${f.rssMiB.bound} MiB), troughs ${signed(f.rssMiB.troughGrowth)} MiB; idle: ${f.rssMiB.before} MiB before, ${f.rssMiB.after} MiB after |`,
+    // Every applied CRL is a reload too: the successes count both kinds.
+    `| Reloads | ${f.reloads.sent} SIGHUPs (alternating two configurations)${f.crl ? ` and ${f.crl.fetchedAndApplied} CRL updates` : ''}: ${f.reloads.succeeded} applied, ${f.reloads.failed} failed |`,
+    ...(f.crl
+      ? [
+          `| CRLs over HTTP | ${f.crl.published} published, ${f.crl.fetchedAndApplied} fetched and applied, ${f.crl.fetchFailures} failed fetches |`,
+        ]
+      : []),
+    ...(f.workerKill
+      ? [
+          `| Worker killed (SIGKILL) halfway | restarts ${f.workerKill.restarts}, ${f.workerKill.workersAfter} workers after, ${f.workerKill.resetExchanges} exchanges reset or unanswered |`,
+        ]
+      : []),
+    `| Open file descriptors (gateway process tree) | ${f.fd.before} before, ${f.fd.after} after, ${f.fd.max} at most (bound: growth ≤ ${f.fd.bound}) |`,
+    `| RSS (gateway process tree: primary and 2 workers) | ${f.rssMiB.min}-${f.rssMiB.max} MiB; second half against first: peaks ${signed(f.rssMiB.peakGrowth)} MiB (bound: ${f.rssMiB.bound} MiB), troughs ${signed(f.rssMiB.troughGrowth)} MiB; idle: ${f.rssMiB.before} MiB before, ${f.rssMiB.after} MiB after |`,
     `| RSS every ${f.rssMiB.everySeconds} s (MiB) | ${f.rssMiB.series.join(' ')} |`,
     `| Worst event-loop delay | gateway ${ms(f.loopDelayMaxMs.gateway)}, host ${ms(f.loopDelayMaxMs.host)}, new-connection client ${ms(f.loopDelayMaxMs.newConnectionClient)}, keep-alive client ${ms(f.loopDelayMaxMs.keepAliveClient)} |`,
     `| CPU stolen by the hypervisor during the run (both cores) | ${f.stealSeconds} s |`,
