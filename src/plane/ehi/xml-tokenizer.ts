@@ -69,21 +69,21 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
     while (i < n && isSpace(text.charCodeAt(i))) i++
   }
   const isNameStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f
-  const isNameChar = (c: number) => isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e
 
   /** A QName (NCName or NCName:NCName), ASCII only. */
   const readName = (): string => {
     const start = i
-    if (!isNameStart(text.charCodeAt(i))) fail('invalid or missing name')
+    if (NAME_START[text.charCodeAt(i)] !== 1) fail('invalid or missing name')
     i++
     let colon = -1
-    while (i < n) {
+    for (;;) {
       const c = text.charCodeAt(i)
-      if (isNameChar(c)) i++
+      // NaN past the end reads undefined: the loop ends there.
+      if (NAME_CHAR[c] === 1) i++
       else if (c === 0x3a /* : */ && colon < 0) {
         colon = i
         i++
-        if (!isNameStart(text.charCodeAt(i))) fail('invalid qualified name')
+        if (NAME_START[text.charCodeAt(i)] !== 1) fail('invalid qualified name')
       } else break
     }
     return text.slice(start, i)
@@ -289,13 +289,16 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
 
   const readCloseTag = () => {
     i += 2 // '</'
-    const qname = readName()
+    const frame = stack.pop()
+    // Compared in place (no copy of the name): the open element's name, then no more name.
+    if (!frame || !text.startsWith(frame.qname, i)) fail('mismatched closing tag')
+    const after = text.charCodeAt(i + frame.qname.length)
+    if (NAME_CHAR[after] === 1 || after === 0x3a /* : */) fail('mismatched closing tag')
+    i += frame.qname.length
     skipSpace()
     if (text.charCodeAt(i) !== 0x3e) fail('malformed closing tag')
     i++
-    const frame = stack.pop()
-    if (!frame || frame.qname !== qname) fail('mismatched closing tag')
-    handlers.closeTag(frame!.local, frame!.uri)
+    handlers.closeTag(frame.local, frame.uri)
   }
 
   // Document: XMLDecl? Misc* element Misc*
@@ -328,6 +331,15 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
   }
   skipMisc()
   if (i < n) fail('content after the root element')
+}
+
+/** ASCII name characters by code (1 = allowed): one array read per character of a name. */
+const NAME_START = new Uint8Array(128)
+const NAME_CHAR = new Uint8Array(128)
+for (let c = 0; c < 128; c++) {
+  const start = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f
+  NAME_START[c] = start ? 1 : 0
+  NAME_CHAR[c] = start || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e ? 1 : 0
 }
 
 /** XML 1.0 §3.3.3: literal whitespace in an attribute value becomes a space (references keep theirs). */
