@@ -11,7 +11,7 @@
  * what Thredd sends as numbers (amounts with their 4 decimals, TXn_ID, Token, ProductID,
  * SubBIN...). A Cut_Off in JSON uses Thredd's JSON names (CutOffId, ProductId...).
  */
-import { JSON_CUT_OFF_NAMES, type EhiFormat } from '../../plane/ehi/ehi-message.ts'
+import { CUT_OFF_COUNTERS, JSON_CUT_OFF_NAMES, type EhiFormat } from '../../plane/ehi/ehi-message.ts'
 
 export type Scenario =
   | 'auth'
@@ -226,14 +226,8 @@ const CUT_OFF_ORDER = [
   'CutoffDate',
   'FirstTxn_ID',
   'LastTxn_ID',
-  'Auths_Acknowledged',
-  'Auths_NotAcknowledged',
-  'Financials_Acknowledged',
-  'Financials_NotAcknowledged',
-  'LoadsUnloads_Acknowledged',
-  'LoadsUnloads_NotAcknowledged',
-  'BalanceAdjustExpiry_Acknowledged',
-  'BalanceAdjustExpiry_NotAcknowledged',
+  // Thredd's table lists the counters after the range, in the order the parser knows them.
+  ...CUT_OFF_COUNTERS,
 ] as const
 
 /**
