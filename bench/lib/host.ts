@@ -19,6 +19,7 @@ import type { EhiFormat, MessageClass } from '../../src/plane/ehi/ehi-message.ts
 import { parseEhiMessage } from '../../src/plane/ehi/parse-ehi-message.ts'
 import { SCENARIOS, buildMessage, contentTypeOf } from '../../src/tools/messages/synthetic-messages.ts'
 import { ANSWER_HEADER } from './messages.ts'
+import { runBenchServer } from './processes.ts'
 
 export interface HostSpec {
   certFile: string
@@ -127,21 +128,8 @@ export async function startHost(spec: HostSpec): Promise<HostPorts & { close(): 
   }
 }
 
-if (import.meta.main) {
-  const spec = JSON.parse(process.argv[2] ?? '{}') as HostSpec
-  startHost(spec).then(
-    (host) => {
-      process.stdout.write(`${JSON.stringify({ httpPort: host.httpPort, httpsPort: host.httpsPort })}\n`)
-      const stop = () => {
-        host.close()
-        process.exit(0)
-      }
-      process.on('SIGTERM', stop)
-      process.on('SIGINT', stop)
-    },
-    (error: unknown) => {
-      process.stderr.write(`host failed: ${error instanceof Error ? error.stack : String(error)}\n`)
-      process.exit(1)
-    },
-  )
-}
+if (import.meta.main)
+  runBenchServer('host', startHost, (host) => ({
+    httpPort: host.httpPort,
+    httpsPort: host.httpsPort,
+  }))

@@ -11,6 +11,7 @@ import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { DEFAULT_TLS12_CIPHERS, DEFAULT_TLS13_CIPHERSUITES } from '../../src/config/config-schema.ts'
+import { runBenchServer } from './processes.ts'
 
 export interface PlainProxySpec {
   certFile: string
@@ -82,23 +83,4 @@ export async function startPlainProxy(spec: PlainProxySpec): Promise<{ port: num
   }
 }
 
-if (import.meta.main) {
-  const spec = JSON.parse(process.argv[2] ?? '{}') as PlainProxySpec
-  startPlainProxy(spec).then(
-    (proxy) => {
-      process.stdout.write(`${JSON.stringify({ port: proxy.port })}\n`)
-      const stop = () => {
-        proxy.close()
-        process.exit(0)
-      }
-      process.on('SIGTERM', stop)
-      process.on('SIGINT', stop)
-    },
-    (error: unknown) => {
-      process.stderr.write(
-        `plain Node proxy failed: ${error instanceof Error ? error.stack : String(error)}\n`,
-      )
-      process.exit(1)
-    },
-  )
-}
+if (import.meta.main) runBenchServer('plain Node proxy', startPlainProxy, (proxy) => ({ port: proxy.port }))

@@ -143,3 +143,31 @@ export async function runToEnd(
   clearTimeout(timer)
   return { code, stdout, stderr }
 }
+
+/**
+ * The child side of a bench server (the host, the plain Node proxy): starts it from the JSON spec
+ * in argv[2], prints its ports as one JSON line for firstLine(), stops on SIGTERM or SIGINT, and
+ * exits 1 with the error when it cannot start.
+ */
+export function runBenchServer<Spec, Running extends { close(): void }>(
+  name: string,
+  start: (spec: Spec) => Promise<Running>,
+  ports: (running: Running) => Record<string, number>,
+): void {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as Spec
+  start(spec).then(
+    (running) => {
+      process.stdout.write(`${JSON.stringify(ports(running))}\n`)
+      const stop = () => {
+        running.close()
+        process.exit(0)
+      }
+      process.on('SIGTERM', stop)
+      process.on('SIGINT', stop)
+    },
+    (error: unknown) => {
+      process.stderr.write(`${name} failed: ${error instanceof Error ? error.stack : String(error)}\n`)
+      process.exit(1)
+    },
+  )
+}
