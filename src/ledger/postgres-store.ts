@@ -19,6 +19,7 @@ import {
 import {
   errorKind,
   LedgerStoreError,
+  lookupRowOf,
   type CutoffRow,
   type LedgerStore,
   type LookupRow,
@@ -358,27 +359,7 @@ export function postgresStore(options: PostgresStoreOptions): LedgerStore {
         key.txn_stat_code,
         limit,
       ])
-      return rows.map((row) => ({
-        request_id: row.request_id as string,
-        arrived_at: Number(row.arrived_at),
-        format: row.format as string | null,
-        root: row.root as string | null,
-        class: row.class as string,
-        outcome: row.outcome as string,
-        status: row.status as number | null,
-        synthesized: row.synthesized as number | null,
-        acknowledgement: row.acknowledgement as string | null,
-        response_status: row.response_status as string | null,
-        cut_off_result: row.cut_off_result as string | null,
-        answer: Buffer.isBuffer(row.a_body)
-          ? {
-              status: row.a_status as number,
-              content_type: row.a_content_type as string | null,
-              soapaction: row.a_soapaction as string | null,
-              body: new Uint8Array(row.a_body),
-            }
-          : null,
-      }))
+      return rows.map(lookupRowOf)
     },
 
     byTxnId: (txnId) => messages('ledger_by_txn_v1', 'WHERE txn_id = $1 ORDER BY seq', [txnId]),

@@ -21,6 +21,7 @@ import {
 } from './rules/schema.ts'
 import {
   LedgerStoreError,
+  lookupRowOf,
   type CutoffRow,
   type LookupRow,
   type MessageRow,
@@ -292,7 +293,7 @@ export class SqliteEngine {
       string,
       unknown
     >[]
-    return rows.map(lookupRow)
+    return rows.map(lookupRowOf)
   }
 
   byTxnId(txnId: string): MessageRow[] {
@@ -392,31 +393,6 @@ function bind(column: string, value: unknown): string | number | bigint | null {
   if (value === null || value === undefined) return null
   if ((column === 'txn_id' || column === 'cutoff_id') && typeof value === 'string') return BigInt(value)
   return value as string | number
-}
-
-function lookupRow(row: Record<string, unknown>): LookupRow {
-  return {
-    request_id: row.request_id as string,
-    arrived_at: row.arrived_at as number,
-    format: row.format as string | null,
-    root: row.root as string | null,
-    class: row.class as string,
-    outcome: row.outcome as string,
-    status: row.status as number | null,
-    synthesized: row.synthesized as number | null,
-    acknowledgement: row.acknowledgement as string | null,
-    response_status: row.response_status as string | null,
-    cut_off_result: row.cut_off_result as string | null,
-    answer:
-      row.a_body instanceof Uint8Array
-        ? {
-            status: row.a_status as number,
-            content_type: row.a_content_type as string | null,
-            soapaction: row.a_soapaction as string | null,
-            body: row.a_body,
-          }
-        : null,
-  }
 }
 
 export function cutoffRow(row: Record<string, unknown>): CutoffRow {

@@ -127,3 +127,30 @@ export function errorKind(error: unknown): LedgerErrorKind {
     return 'unavailable'
   return 'other'
 }
+
+/** A lookup row as either engine returns it: PostgreSQL's BIGINT time comes as text, BYTEA as a
+ * Buffer; SQLite's as a number and a Uint8Array. The answer's body is always a copy of its own. */
+export function lookupRowOf(row: Record<string, unknown>): LookupRow {
+  return {
+    request_id: row.request_id as string,
+    arrived_at: Number(row.arrived_at),
+    format: row.format as string | null,
+    root: row.root as string | null,
+    class: row.class as string,
+    outcome: row.outcome as string,
+    status: row.status as number | null,
+    synthesized: row.synthesized as number | null,
+    acknowledgement: row.acknowledgement as string | null,
+    response_status: row.response_status as string | null,
+    cut_off_result: row.cut_off_result as string | null,
+    answer:
+      row.a_body instanceof Uint8Array
+        ? {
+            status: row.a_status as number,
+            content_type: row.a_content_type as string | null,
+            soapaction: row.a_soapaction as string | null,
+            body: new Uint8Array(row.a_body),
+          }
+        : null,
+  }
+}
