@@ -133,6 +133,9 @@ export class SqliteEngine {
     if (create) mkdirSync(dirname(path), { recursive: true, mode: 0o750 })
     const db = new Database(path, { readOnly: role === 'tool' && !migrate && !create })
     try {
+      // First: two processes opening a new file at once would otherwise see the other's
+      // switch to WAL or migration as SQLITE_BUSY at once, without waiting.
+      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(this.options.busyTimeoutMs))}`)
       if (role === 'writer' || (role === 'tool' && migrate)) {
         // Fails here, with SQLITE_NOTADB, when the file is not a database (or its header is gone).
         const mode = db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string }
@@ -142,7 +145,6 @@ export class SqliteEngine {
       } else {
         db.prepare('PRAGMA schema_version').get()
       }
-      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(this.options.busyTimeoutMs))}`)
       if (role === 'reader') db.exec('PRAGMA query_only = 1')
       if (this.options.maxPageCount !== undefined)
         db.exec(`PRAGMA max_page_count = ${this.options.maxPageCount}`)
