@@ -46,6 +46,7 @@ import {
   type RunningHost,
   type RunningTarget,
 } from './lib/targets.ts'
+import { buildGateway, type GatewayLaunch } from './lib/gateway.ts'
 import {
   KEY_TYPE_LABEL,
   TARGET_LABEL,
@@ -312,12 +313,24 @@ async function main(): Promise<number> {
       }
   }
 
+  // Only when a gateway target runs: a filtered run of nginx alone needs no build.
+  let gateway: GatewayLaunch = { entry: '', nodeOptions: [], env: {} }
+  if (order.some((o) => o.targets.some((t) => t.target.startsWith('gw')))) {
+    log('building the gateway (npm run build: tsc -p tsconfig.build.json)')
+    gateway = await buildGateway(gatewayRoot, repoRoot)
+    const settings = [...gateway.nodeOptions, ...Object.entries(gateway.env).map(([k, v]) => `${k}=${v}`)]
+    notes.push(
+      `ehi-gateway built and started as the container image does: node ${settings.join(' ')} dist/src/cli/main.js`,
+    )
+  }
+
   const runs: RunRecord[] = []
   const crossChecks: CrossCheck[] = []
   for (const { keyType, targets } of order) {
     const ctx: Context = {
       repoRoot,
       gatewayRoot,
+      gateway,
       workDir,
       node,
       nginxBin: nginx.bin,

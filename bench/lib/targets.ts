@@ -14,7 +14,7 @@ import { cpus } from 'node:os'
 import { buildMessage, contentTypeOf } from '../../src/tools/messages/synthetic-messages.ts'
 import { freePort } from '../../test/support/ports.ts'
 import { eventually } from '../../test/support/wait.ts'
-import { gatewayReady, writeGatewayConfig } from './gateway.ts'
+import { gatewayReady, writeGatewayConfig, type GatewayLaunch } from './gateway.ts'
 import type { HostPorts, HostSpec } from './host.ts'
 import { ANSWER_HEADER } from './messages.ts'
 import { writeNginxConf } from './nginx.ts'
@@ -32,8 +32,10 @@ export const ALL_CPUS = `0-${Math.max(0, cpus().length - 1)}`
 
 export interface Context {
   repoRoot: string
-  /** The checkout whose `src/cli/main.ts` is the gateway under test (default: this one). */
+  /** The checkout whose gateway is under test (default: this one). */
   gatewayRoot: string
+  /** How to start it: built, with the container image's Node options and environment (buildGateway). */
+  gateway: GatewayLaunch
   workDir: string
   node: string
   nginxBin: string | null
@@ -167,12 +169,13 @@ async function startGatewayTarget(
       '-c',
       id === 'gwN' ? ALL_CPUS : TARGET_CPU,
       ctx.node,
-      join(ctx.gatewayRoot, 'src/cli/main.ts'),
+      ...ctx.gateway.nodeOptions,
+      ctx.gateway.entry,
       'serve',
       '--config',
       config,
     ],
-    { stdio: ['ignore', log, log], cwd: ctx.gatewayRoot },
+    { stdio: ['ignore', log, log], cwd: ctx.gatewayRoot, env: { ...process.env, ...ctx.gateway.env } },
   )
   closeSync(log)
   // No need to drain: requests are over. A second SIGTERM makes the gateway exit at once.

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { gatewayConfig } from '../../bench/lib/gateway.ts'
+import { imageLaunch, parseDockerfile } from '../support/dockerfile.ts'
 import { CHUNKED, UNTIL_CLOSE, chunkedEnd, parseResponseHead } from '../../bench/lib/http-response.ts'
 import { gatewaySessions, jvmRun, metricValue, nginxSessions } from '../../bench/lib/jvm.ts'
 import { requestText } from '../../bench/lib/messages.ts'
@@ -248,6 +249,44 @@ describe('plans', () => {
     expect(filterPlan(fullPlan(), parseFilter(['--scenarios=connect-'])).crossCheck.targets).toEqual([])
     expect(() => parseFilter(['--targets=haproxy'])).toThrow(/unknown target/)
     expect(parseFilter(['--targets=node,nginxN,gw1-pg']).targets).toEqual(['node', 'nginxN', 'gw1-pg'])
+  })
+})
+
+describe('the gateway started as the image starts it', () => {
+  const launch = (text: string) => imageLaunch(parseDockerfile(text))
+  it('reads Node options, script and environment of the final stage only', () => {
+    const text = [
+      'FROM node:24 AS build',
+      'ENV BUILD_ONLY=1',
+      'ENTRYPOINT ["node", "build.js"]',
+      'FROM node:24-slim AS runtime',
+      'ENV NODE_ENV=production \\',
+      '    EHI_GATEWAY_CONFIG="/etc/ehi-gateway/gateway.yaml"',
+      '# a comment',
+      'ENV MALLOC_ARENA_MAX=2',
+      'ENTRYPOINT ["node", "--max-semi-space-size=4", "--enable-source-maps", "/app/dist/src/cli/main.js"]',
+      'CMD ["serve"]',
+    ].join('\n')
+    expect(launch(text)).toEqual({
+      nodeOptions: ['--max-semi-space-size=4', '--enable-source-maps'],
+      script: '/app/dist/src/cli/main.js',
+      env: {
+        NODE_ENV: 'production',
+        EHI_GATEWAY_CONFIG: '/etc/ehi-gateway/gateway.yaml',
+        MALLOC_ARENA_MAX: '2',
+      },
+    })
+  })
+  it.each([
+    ['no ENTRYPOINT', 'FROM node:24\nCMD ["serve"]', /no ENTRYPOINT/],
+    ['an ENTRYPOINT that is not node', 'FROM node:24\nENTRYPOINT ["tini", "--"]', /is not \["node"/],
+    [
+      'node without a script',
+      'FROM node:24\nENTRYPOINT ["node", "--max-semi-space-size=4"]',
+      /names no script/,
+    ],
+  ])('refuses a Dockerfile with %s', (_name, text, error) => {
+    expect(() => launch(text)).toThrow(error)
   })
 })
 

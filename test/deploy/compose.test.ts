@@ -15,6 +15,7 @@ import { parse } from 'yaml'
 import { validateConfig } from '../../src/config/load-config.ts'
 import { DEV_PKI_FILES } from '../../src/tools/pki/dev-pki.ts'
 import { filePathsOf, isUnder } from '../support/config-files.ts'
+import { imageLaunch, parseDockerfile } from '../support/dockerfile.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 const dockerDir = join(root, 'docker')
@@ -22,32 +23,6 @@ const read = (file: string) => readFileSync(file, 'utf8')
 
 // ---------------------------------------------------------------------------------------------
 // Dockerfile
-
-interface Instruction {
-  keyword: string
-  args: string
-  stage: number
-}
-
-/** Dockerfile instructions with continuation lines joined and comments dropped. */
-function parseDockerfile(text: string): Instruction[] {
-  const out: Instruction[] = []
-  let stage = -1
-  let current = ''
-  for (const line of text.split('\n')) {
-    if (/^\s*#/.test(line)) continue
-    current += line.replace(/\\$/, ' ')
-    if (line.endsWith('\\')) continue
-    const text = current.trim()
-    current = ''
-    if (!text) continue
-    const [keyword, ...rest] = text.split(/\s+/)
-    const upper = keyword!.toUpperCase()
-    if (upper === 'FROM') stage++
-    out.push({ keyword: upper, args: rest.join(' '), stage })
-  }
-  return out
-}
 
 const dockerfile = parseDockerfile(read(join(dockerDir, 'Dockerfile')))
 const defaults = validateConfig({
@@ -86,8 +61,7 @@ describe('docker/Dockerfile', () => {
     const runtime = stageOf(finalStage)
     const user = runtime.findLast((i) => i.keyword === 'USER')?.args
     expect(user).toBe('node:node')
-    const entrypoint = JSON.parse(runtime.find((i) => i.keyword === 'ENTRYPOINT')!.args) as string[]
-    expect(entrypoint).toEqual(['node', '/app/dist/src/cli/main.js'])
+    expect(imageLaunch(dockerfile).script).toBe('/app/dist/src/cli/main.js')
     // tsc -p tsconfig.build.json emits src/cli/main.ts as dist/src/cli/main.js.
     expect(existsSync(join(root, 'src', 'cli', 'main.ts'))).toBe(true)
     expect(JSON.parse(read(join(root, 'tsconfig.build.json'))).compilerOptions.outDir).toBe('dist')
@@ -99,6 +73,12 @@ describe('docker/Dockerfile', () => {
     expect(env).toMatch(/EHI_GATEWAY_CONFIG=\/etc\/ehi-gateway\/gateway\.yaml/)
     // Probes reach the admin server from outside the container.
     expect(env).toMatch(/EHI_GATEWAY_ADMIN__HOST=0\.0\.0\.0/)
+  })
+
+  it('caps the young generation and the malloc arenas (the memory settings docs/bench.md measured)', () => {
+    const launch = imageLaunch(dockerfile)
+    expect(launch.nodeOptions).toEqual(['--max-semi-space-size=4'])
+    expect(launch.env.MALLOC_ARENA_MAX).toBe('2')
   })
 
   it('exposes the EHI and admin ports, stops with SIGTERM and checks /livez on the admin port', () => {
