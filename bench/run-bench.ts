@@ -318,10 +318,13 @@ async function main(): Promise<number> {
   if (order.some((o) => o.targets.some((t) => t.target.startsWith('gw')))) {
     log('building the gateway (npm run build: tsc -p tsconfig.build.json)')
     gateway = await buildGateway(gatewayRoot, repoRoot)
-    const settings = [...gateway.nodeOptions, ...Object.entries(gateway.env).map(([k, v]) => `${k}=${v}`)]
-    notes.push(
-      `ehi-gateway built and started as the container image does: node ${settings.join(' ')} dist/src/cli/main.js`,
-    )
+    const command = [
+      ...Object.entries(gateway.env).map(([key, value]) => `${key}=${value}`),
+      'node',
+      ...gateway.nodeOptions,
+      'dist/src/cli/main.js serve',
+    ]
+    notes.push(`ehi-gateway built and started as the container image does: ${command.join(' ')}`)
   }
 
   const runs: RunRecord[] = []

@@ -28,6 +28,7 @@ import { subjectLine } from '../runtime/tls-material.ts'
 import { createOcspChecker } from '../plane/io/ocsp-checker.ts'
 import { createHostClient } from '../plane/io/host-client.ts'
 import { scheduleTicketKeys, type TicketKeySchedule } from './ticket-key-schedule.ts'
+import { sessionTickets } from './session-tickets.ts'
 
 export interface StartOptions {
   runtime: Runtime
@@ -68,8 +69,11 @@ export interface RunningGateway {
    * keep their TLS session; requests in flight finish with the state they started with.
    */
   applyRuntime(next: Runtime): ApplyResult
-  /** Replaces the session-ticket key (48 random bytes); a cluster primary shares one key with all workers. */
-  setTicketKeys(keys: Buffer): void
+  /**
+   * Replaces the session-ticket key (48 bytes); a cluster primary shares one key with all workers.
+   * keepPrevious (a rotation): the replaced key still reads tickets until the next change.
+   */
+  setTicketKeys(keys: Buffer, keepPrevious?: boolean): void
   /**
    * Graceful stop: readiness turns false, the listener stops accepting, requests in flight get
    * `timeoutMs` to finish (new requests on open connections are answered 503), then every
@@ -115,15 +119,18 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     await ledger.close(0)
     throw error
   }
-  // Session tickets: one key, replaced at each rotation boundary and reload (ticket-key-schedule.ts;
-  // by the primary in cluster mode, so every worker can resume every ticket). A worker serves a
-  // random key until the primary's arrives. Resumed sessions are re-checked like any other.
-  let ticketKeys: Buffer = randomBytes(48)
-  server.setTicketKeys(ticketKeys)
-  const setTicketKeys = (keys: Buffer) => {
-    ticketKeys = keys
-    server.setTicketKeys(keys)
-  }
+  // Session tickets: the key is replaced at each rotation boundary (the previous one still reads
+  // tickets) and at each reload (ticket-key-schedule.ts; by the primary in cluster mode, so every
+  // worker can resume every ticket), and a resumed session gets a new ticket (session-tickets.ts).
+  // A worker serves a random key until the primary's arrives. Resumed sessions are re-checked
+  // like any other.
+  const tickets = sessionTickets(server, randomBytes(48))
+  if (!tickets.renewing)
+    logger.warn(
+      { event: 'tls_ticket_renewal_unavailable' },
+      'this Node.js has no TLS ticket-key hook: resumed sessions get no new ticket, and a rotation ends the sessions of the previous key',
+    )
+  const setTicketKeys = (keys: Buffer, keepPrevious = false) => tickets.setKey(keys, { keepPrevious })
   const ticketSchedule: TicketKeySchedule | undefined =
     (options.controlPlane ?? true)
       ? scheduleTicketKeys({ runtime: () => live.runtime, install: setTicketKeys })
@@ -138,8 +145,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const ocspChanged =
       JSON.stringify(previous.runtime.config.tls.ocsp) !== JSON.stringify(next.config.tls.ocsp)
     server.setSecureContext(next.material.secureContextOptions)
-    // A new context gets new random ticket keys; keep the shared one (the primary rotates it).
-    server.setTicketKeys(ticketKeys)
+    // A new context comes with Node's own random ticket key: ours goes on it.
+    tickets.attach()
     // One assignment: a request reads either the old state or the new one, never a mix.
     live = {
       runtime: next,

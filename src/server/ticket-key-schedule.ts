@@ -6,8 +6,8 @@
  * client trust (runtime/rules/ticket-keys.ts), so replicas agree on it without talking. Without
  * it the key is random: resumption works within this process and its workers only.
  *
- * Node's TLS server holds one key, so a ticket made just before a boundary does not resume after
- * it: that client does one full handshake, at most once per rotation period.
+ * At a boundary the key it replaces still reads tickets (session-tickets.ts), so a ticket made
+ * just before a boundary resumes after it; after a reload only the new key does.
  */
 import { randomBytes } from 'node:crypto'
 import type { Runtime } from '../runtime/compile-runtime.ts'
@@ -27,8 +27,8 @@ export interface TicketKeySchedule {
 export function scheduleTicketKeys(options: {
   /** The runtime in force (its tls settings, secret and trust). */
   runtime: () => Runtime
-  /** Installs a key (the listener's, or every worker's). */
-  install: (keys: Buffer) => void
+  /** Installs a key (the listener's, or every worker's); keepPrevious at a rotation boundary. */
+  install: (keys: Buffer, keepPrevious: boolean) => void
   now?: () => number
 }): TicketKeySchedule {
   const now = options.now ?? Date.now
@@ -44,20 +44,20 @@ export function scheduleTicketKeys(options: {
       : randomBytes(TICKET_KEY_BYTES)
 
   /** Installs the key of the period `at` falls in, and waits for the next boundary. */
-  const rotate = (at: number) => {
+  const rotate = (at: number, keepPrevious: boolean) => {
     const runtime = options.runtime()
-    options.install(keyAt(runtime, at))
+    options.install(keyAt(runtime, at), keepPrevious)
     if (timer) clearTimeout(timer)
     const boundary = nextRotationMs(at, runtime.config.tls.ticketKeyRotationMinutes)
     // A timer may fire a millisecond before its boundary by the wall clock: derive for the
     // boundary then, never for the period that just ended.
-    timer = setTimeout(() => rotate(Math.max(now(), boundary)), Math.max(0, boundary - now()))
+    timer = setTimeout(() => rotate(Math.max(now(), boundary), true), Math.max(0, boundary - now()))
     timer.unref()
   }
-  rotate(now())
+  rotate(now(), false)
 
   return {
-    refresh: () => rotate(now()),
+    refresh: () => rotate(now(), false),
     stop: () => {
       if (timer) clearTimeout(timer)
       timer = undefined

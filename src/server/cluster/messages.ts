@@ -17,7 +17,12 @@ export type ToWorker =
   | { type: 'ehi:commit'; id: number }
   | { type: 'ehi:abort'; id: number }
   | { type: 'ehi:drain'; timeoutMs: number }
-  | { type: 'ehi:ticket-keys'; keys: string }
+  | {
+      type: 'ehi:ticket-keys'
+      keys: string
+      /** A rotation: the replaced key still reads tickets. */
+      keepPrevious: boolean
+    }
 
 export type ToPrimary =
   | { type: 'ehi:hello' }

@@ -156,12 +156,16 @@ export async function runPrimary(
   // One session-ticket key for all workers, so a ticket resumes whichever worker takes it; a
   // worker that starts (or is re-forked) gets the one in force when it is ready.
   let ticketKeys = ''
-  const ticketMessage = (): ToWorker => ({ type: 'ehi:ticket-keys', keys: ticketKeys })
+  const ticketMessage = (keepPrevious = false): ToWorker => ({
+    type: 'ehi:ticket-keys',
+    keys: ticketKeys,
+    keepPrevious,
+  })
   const ticketSchedule = scheduleTicketKeys({
     runtime: () => validated,
-    install: (keys) => {
+    install: (keys, keepPrevious) => {
       ticketKeys = keys.toString('base64')
-      for (const worker of readyWorkers()) tell(worker, ticketMessage())
+      for (const worker of readyWorkers()) tell(worker, ticketMessage(keepPrevious))
     },
   })
   /**

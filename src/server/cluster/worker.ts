@@ -52,7 +52,7 @@ export async function runWorker(): Promise<void> {
       case 'ehi:drain':
         return drain(message.timeoutMs)
       case 'ehi:ticket-keys':
-        return gateway.setTicketKeys(Buffer.from(message.keys, 'base64'))
+        return gateway.setTicketKeys(Buffer.from(message.keys, 'base64'), message.keepPrevious)
       case 'ehi:prepare':
         try {
           prepared.set(message.id, compileExactly(message.snapshot, message.fingerprint))

@@ -43,6 +43,18 @@ describe('ticket key schedule', () => {
     schedule.stop()
   })
 
+  it('keeps the previous key readable at a rotation boundary only, not at the start or a reload', () => {
+    const kept: boolean[] = []
+    const schedule = scheduleTicketKeys({
+      runtime: () => runtime(SECRET),
+      install: (_k, keep) => kept.push(keep),
+    })
+    schedule.refresh()
+    vi.advanceTimersByTime(50 * 60_000)
+    expect(kept).toEqual([false, false, true])
+    schedule.stop()
+  })
+
   it('with a key file, a reload keeps the key when the trust is the same and changes it when not', () => {
     let current = runtime(SECRET)
     const installed: Buffer[] = []
