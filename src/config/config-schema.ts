@@ -336,7 +336,7 @@ export const ConfigSchema = Type.Object(
         }),
         ticketKeyRotationMinutes: Type.Integer({
           description:
-            'How long one session-ticket key serves: it changes at every multiple of this period in Unix time (aligned, so replicas sharing tls.ticketKeyFile change at the same moment). A ticket made just before a change falls back to one full handshake after it. Without tls.ticketKeyFile the key is random, shared by the workers of one process, and a reload also replaces it.',
+            'How long one session-ticket key serves: it changes at every multiple of this period in Unix time (aligned, so replicas sharing tls.ticketKeyFile change at the same moment). The key it replaces still reads tickets until the next change, and a resumed session gets a new ticket under the current key. Without tls.ticketKeyFile the key is random, shared by the workers of one process, and a reload also replaces it.',
           default: 60,
           minimum: 1,
           maximum: 1440,

@@ -127,7 +127,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const tickets = sessionTickets(server, randomBytes(48))
   if (!tickets.renewing)
     logger.warn(
-      { event: 'tls_ticket_renewal_unavailable' },
+      { event: 'config_warning' },
       'this Node.js has no TLS ticket-key hook: resumed sessions get no new ticket, and a rotation ends the sessions of the previous key',
     )
   const setTicketKeys = (keys: Buffer, keepPrevious = false) => tickets.setKey(keys, { keepPrevious })
