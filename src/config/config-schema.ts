@@ -813,7 +813,7 @@ export const ConfigSchema = Type.Object(
 
     workers: Type.Integer({
       description:
-        'Data-plane processes (Node cluster), each on its own core; 0 means one per core. The admin server and reloads are handled by the primary process.',
+        'Data-plane processes (Node cluster), each on its own core; 0 means one per core. With several, each worker listens on listen.port itself (SO_REUSEPORT) and the kernel spreads new connections over them. The admin server and reloads are handled by the primary process.',
       default: 0,
       minimum: 0,
       maximum: 256,

@@ -43,6 +43,12 @@ export interface StartOptions {
   processMetrics?: boolean
   /** CRL fetching, started before the runtime was compiled (operate/crl-fetching.ts). */
   crls?: CrlFetching | undefined
+  /**
+   * A cluster worker binds the EHI port itself with SO_REUSEPORT: the kernel spreads new
+   * connections over the workers' sockets, instead of the primary accepting each one and handing
+   * it over IPC (docs/bench.md, "Both cores").
+   */
+  reusePort?: boolean
 }
 
 export interface RunningGateway {
@@ -108,7 +114,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen({ host: config.listen.host, port: config.listen.port }, () => {
+      const own = options.reusePort ? { exclusive: true, reusePort: true } : {}
+      server.listen({ host: config.listen.host, port: config.listen.port, ...own }, () => {
         server.off('error', reject)
         resolve()
       })

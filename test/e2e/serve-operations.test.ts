@@ -3,7 +3,7 @@
  * losing an accepted request, and with two workers both serve, the metrics sum both, a reload
  * reaches both and a crashed worker is replaced.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -186,6 +186,17 @@ describe('two workers', () => {
     expect(pids.size).toBe(2)
     expect(sumMetric(await s.metrics(), 'ehi_gateway_requests_total')).toBe(40)
     expect(await s.metrics()).toMatch(/^ehi_gateway_workers 2$/m)
+  })
+
+  it('has each worker listen on the EHI port itself (SO_REUSEPORT), not the primary for them', () => {
+    // /proc/net/tcp: local address as HEXIP:HEXPORT, state 0A = LISTEN.
+    const port = s.port.toString(16).toUpperCase().padStart(4, '0')
+    const listening = readFileSync('/proc/net/tcp', 'utf8')
+      .split('\n')
+      .filter(
+        (line) => line.trim().split(/\s+/)[1]?.endsWith(`:${port}`) && line.trim().split(/\s+/)[3] === '0A',
+      )
+    expect(listening).toHaveLength(2)
   })
 
   it('applies a reload in every worker', async () => {

@@ -33,7 +33,14 @@ export async function runWorker(): Promise<void> {
   // installs the worker's answering listener only in the constructor, so one is made here.
   AggregatorRegistry.setRegistries([registry])
   void new AggregatorRegistry()
-  const gateway: RunningGateway = await startGateway({ runtime, registry, logger, controlPlane: false })
+  // Port 0 (tests) would give each worker a port of its own: those share the primary's handle.
+  const gateway: RunningGateway = await startGateway({
+    runtime,
+    registry,
+    logger,
+    controlPlane: false,
+    reusePort: runtime.config.listen.port !== 0,
+  })
 
   let draining = false
   const drain = (timeoutMs?: number) => {
