@@ -240,7 +240,8 @@ in_ctr=$(podman exec "$CTR" node -e 'process.stdout.write(`${process.getuid()}:$
 [ "$host_uid" = "1000" ] && [ "${in_ctr%% *}" = "1000:1000" ] && ok "runs as non-root: uid:gid ${in_ctr%% *} (host view: uid $host_uid)" ||
   bad "user: host uid '$host_uid', in container '${in_ctr%% *}'"
 case "${in_ctr#* }" in
-  node\ /app/dist/src/cli/main.js\ serve*) ok "PID 1 is the gateway itself: ${in_ctr#* }" ;;
+  # The image's Node options (--max-semi-space-size=...) sit between node and the script.
+  node\ /app/dist/src/cli/main.js\ serve* | node\ --*\ /app/dist/src/cli/main.js\ serve*) ok "PID 1 is the gateway itself: ${in_ctr#* }" ;;
   *) bad "PID 1 is '${in_ctr#* }'" ;;
 esac
 if podman exec "$CTR" node -e 'require("fs").writeFileSync("/app/probe", "x")' >/dev/null 2>&1; then
