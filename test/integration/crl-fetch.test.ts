@@ -417,7 +417,10 @@ describe('the cache', () => {
 describe('refreshing', () => {
   it('fetches ahead of nextUpdate (refreshMarginSeconds) and swaps in the newer CRL before it', async () => {
     const p = path()
-    const soon = Date.now() + 4000
+    // A CRL's times have whole seconds: nextUpdate lands up to 1 s before `soon`. 5 s keeps the
+    // refresh (3 s before it) at least 1 s away even then; at 4 s it could fall inside the margin
+    // by the time the first fetch finished, which backs off for retryMinSeconds (a CI flake).
+    const soon = Date.now() + 5000
     server.route(p, serve(issuingCrl(50, { nextUpdate: soon - Date.now() })))
     const t = start({ urls: [server.url(p)], refreshMarginSeconds: 3, refreshIntervalSeconds: 3600 })
     await t.refresher.initial()
