@@ -79,9 +79,9 @@ function contextOf(server: Server): TicketHookContext | undefined {
 }
 
 export function sessionTickets(server: Server, initial: Buffer): SessionTickets {
-  let current = splitTicketKey(Buffer.from(initial))
-  let previous: TicketKey | undefined
   let currentBytes = Buffer.from(initial)
+  let current = splitTicketKey(currentBytes)
+  let previous: TicketKey | undefined
   const renewing = typeof contextOf(server)?.enableTicketKeyCallback === 'function'
   const answer = (name: Buffer, _iv: Buffer, encrypt: boolean) =>
     ticketKeyAnswer({ current, previous }, name, encrypt, () => randomBytes(PART))

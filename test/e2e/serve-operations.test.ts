@@ -193,9 +193,8 @@ describe('two workers', () => {
     const port = s.port.toString(16).toUpperCase().padStart(4, '0')
     const listening = readFileSync('/proc/net/tcp', 'utf8')
       .split('\n')
-      .filter(
-        (line) => line.trim().split(/\s+/)[1]?.endsWith(`:${port}`) && line.trim().split(/\s+/)[3] === '0A',
-      )
+      .map((line) => line.trim().split(/\s+/))
+      .filter(([, local, , state]) => local?.endsWith(`:${port}`) && state === '0A')
     expect(listening).toHaveLength(2)
   })
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { post, SAMPLE_REQUEST } from '../support/clients.ts'
+import { firstTicket, offerTicket, SAMPLE_REQUEST } from '../support/clients.ts'
 import { startHarness, type Harness } from '../support/harness.ts'
 
 const pki = inject('pki')
@@ -72,17 +72,9 @@ describe('session ticket renewal', () => {
 
   /** A full handshake's ticket, then whether it resumes after `change`, and what the resumption issued. */
   async function resumesAfter(change: () => void) {
-    let ticket: Buffer | undefined
-    await post(pki, h.port, { client: pki.clients.good, onSession: (s) => (ticket ??= s) })
+    const { ticket } = await firstTicket(pki, h.port)
     change()
-    let resumed: boolean | undefined
-    const renewed: Buffer[] = []
-    const res = await post(pki, h.port, {
-      client: pki.clients.good,
-      session: ticket,
-      onSession: (s) => renewed.push(s),
-      onSocket: (socket) => socket.once('secureConnect', () => (resumed = socket.isSessionReused())),
-    })
+    const { resumed, renewed, res } = await offerTicket(pki, h.port, ticket)
     expect(res.status).toBe(200)
     return { resumed, renewed }
   }
@@ -94,13 +86,8 @@ describe('session ticket renewal', () => {
     expect(renewed).toHaveLength(1)
     // The renewed ticket is under the current key: it resumes after the next rotation too.
     h.gateway.setTicketKeys(randomBytes(48), true)
-    let again: boolean | undefined
-    await post(pki, h.port, {
-      client: pki.clients.good,
-      session: renewed[0],
-      onSocket: (socket) => socket.once('secureConnect', () => (again = socket.isSessionReused())),
-    })
-    expect(again).toBe(true)
+    const again = await offerTicket(pki, h.port, renewed[0])
+    expect(again.resumed).toBe(true)
   })
 
   it('a ticket of the key before a reload does not resume', async () => {

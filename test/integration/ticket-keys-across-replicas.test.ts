@@ -12,7 +12,7 @@ import { ConfigError } from '../../src/config/config-issues.ts'
 import { validateConfig } from '../../src/config/load-config.ts'
 import { compileRuntime } from '../../src/runtime/compile-runtime.ts'
 import { runCli } from '../support/cli.ts'
-import { post } from '../support/clients.ts'
+import { firstTicket, offerTicket } from '../support/clients.ts'
 import { baseConfig, startHarness, type Harness } from '../support/harness.ts'
 import { mintIssuingCrl } from '../support/test-pki.ts'
 
@@ -36,23 +36,14 @@ async function gateway(ticketKeyFile?: string): Promise<Harness> {
 
 /** A session ticket from a full handshake with the gateway on `port`. */
 async function sessionFrom(port: number): Promise<Buffer> {
-  let session: Buffer | undefined
-  const res = await post(pki, port, { client: pki.clients.good, onSession: (s) => (session = s) })
+  const { res, ticket } = await firstTicket(pki, port)
   expect(res.status).toBe(200)
-  expect(session).toBeDefined()
-  return session!
+  expect(ticket).toBeDefined()
+  return ticket!
 }
 
 /** Offers `session` to the gateway on `port`: whether it resumed, and the answer. */
-async function offer(port: number, session: Buffer) {
-  let resumed: boolean | undefined
-  const res = await post(pki, port, {
-    client: pki.clients.good,
-    session,
-    onSocket: (socket) => socket.once('secureConnect', () => (resumed = socket.isSessionReused())),
-  })
-  return { resumed, res }
-}
+const offer = (port: number, session: Buffer) => offerTicket(pki, port, session)
 
 let shared: string
 beforeAll(() => {

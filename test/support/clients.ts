@@ -95,6 +95,26 @@ export function post(pki: TestPki, port: number, options: PostOptions = {}): Pro
 }
 
 /** Opens a TLS connection, optionally writes a request, and reports what came back. */
+/** A full handshake with the good client: its answer and the first session ticket it got. */
+export async function firstTicket(pki: TestPki, port: number): Promise<{ res: PostResult; ticket?: Buffer }> {
+  let ticket: Buffer | undefined
+  const res = await post(pki, port, { client: pki.clients.good, onSession: (s) => (ticket ??= s) })
+  return ticket ? { res, ticket } : { res }
+}
+
+/** Offers `ticket` with the good client: whether it resumed, the answer and the tickets it got. */
+export async function offerTicket(pki: TestPki, port: number, ticket: Buffer | undefined) {
+  let resumed: boolean | undefined
+  const renewed: Buffer[] = []
+  const res = await post(pki, port, {
+    client: pki.clients.good,
+    ...(ticket ? { session: ticket } : {}),
+    onSession: (s) => renewed.push(s),
+    onSocket: (socket) => socket.once('secureConnect', () => (resumed = socket.isSessionReused())),
+  })
+  return { resumed, res, renewed }
+}
+
 export function rawExchange(
   pki: TestPki,
   port: number,
