@@ -47,6 +47,15 @@ import {
   type RunningTarget,
 } from './lib/targets.ts'
 import { buildGateway, type GatewayLaunch } from './lib/gateway.ts'
+import { TARGET_IDS } from './lib/types.ts'
+import {
+  defineCommand,
+  parseCommand,
+  renderHelp,
+  usageError,
+  UsageError,
+  wantsHelp,
+} from '../src/cli/command-line.ts'
 import {
   KEY_TYPE_LABEL,
   TARGET_LABEL,
@@ -225,14 +234,50 @@ async function cryptoFloor(pkis: BenchPki[], iterations: number) {
   return JSON.parse(stdout.trim()) as BenchResult['cryptoFloor']
 }
 
+const BENCH_COMMAND = defineCommand({
+  name: 'bench',
+  program: 'node bench/run-bench.ts',
+  synopsis: '[options]',
+  summary: 'The bench: ehi-gateway side by side with nginx and a plain Node proxy',
+  description: `The full run (npm run bench) measures every target of docs/bench.md in interleaved rounds with RSA-2048 and ECDSA P-256 and prints the targets as met or MISSED, about 15-20 minutes on 2 cores; --smoke (npm run bench:smoke, in CI) runs every path once, briefly. Results go to bench/results/. The filters narrow a run to one figure.`,
+  options: {
+    smoke: { type: 'boolean', help: 'Every path once, 1-second windows, no thresholds.' },
+    keys: { type: 'string', value: 'rsa,ec', help: 'Key types to run.' },
+    targets: { type: 'string', value: 'ID,...', help: `Targets to run: ${TARGET_IDS.join(', ')}.` },
+    scenarios: { type: 'string', value: 'ID|PREFIX,...', help: 'Scenarios to run, by id or id prefix.' },
+    rounds: { type: 'string', value: 'N', help: 'Interleaved rounds of the judged scenarios, 1 to 9.' },
+    gateway: {
+      type: 'string',
+      value: 'DIR',
+      help: 'Run the gateway of another checkout (the "before" of a before/after).',
+    },
+    jvm: { type: 'boolean', help: 'Full run only: add the JVM client scenario on RSA (installs a JDK).' },
+    'keep-work': { type: 'boolean', help: 'Keep bench/.work/<run>: configs, logs, PKI.' },
+  },
+})
+
+/** The options, or undefined after printing the help; a UsageError (one line, exit 2) otherwise. */
+function benchOptions(args: readonly string[]) {
+  if (wantsHelp(args)) {
+    process.stdout.write(renderHelp(BENCH_COMMAND))
+    return undefined
+  }
+  const { values } = parseCommand(BENCH_COMMAND, args)
+  try {
+    return { values, filter: parseFilter(values) }
+  } catch (error) {
+    throw usageError(BENCH_COMMAND, (error as Error).message)
+  }
+}
+
 async function main(): Promise<number> {
-  const args = process.argv.slice(2)
-  const filter = parseFilter(args)
-  const plan = filterPlan(args.includes('--smoke') ? smokePlan() : fullPlan(), filter)
-  if (plan.blocks.length === 0) throw new Error('the filters leave nothing to run')
-  const keepWork = args.includes('--keep-work')
-  const gatewayArg = args.find((a) => a.startsWith('--gateway='))
-  const gatewayRoot = gatewayArg ? resolve(gatewayArg.slice('--gateway='.length)) : repoRoot
+  const options = benchOptions(process.argv.slice(2))
+  if (!options) return 0
+  const { values, filter } = options
+  const plan = filterPlan(values.smoke ? smokePlan() : fullPlan(), filter)
+  if (plan.blocks.length === 0) throw usageError(BENCH_COMMAND, 'the filters leave nothing to run')
+  const keepWork = values['keep-work']
+  const gatewayRoot = values.gateway ? resolve(values.gateway) : repoRoot
   const startedAt = Date.now()
   installCleanup()
   const watchdog = setTimeout(() => {
@@ -255,7 +300,12 @@ async function main(): Promise<number> {
   const machine = machineFacts(nginx.bin ? await nginxVersion(nginx.bin) : 'not installed')
   if (gatewayRoot !== repoRoot) notes.push(`ehi-gateway from ${gatewayRoot}`)
   if (Object.keys(filter).length > 0)
-    notes.push(`filtered run: ${args.filter((a) => a.startsWith('--') && a.includes('=')).join(' ')}`)
+    notes.push(
+      `filtered run: ${(['keys', 'targets', 'scenarios', 'rounds'] as const)
+        .filter((name) => values[name] !== undefined)
+        .map((name) => `--${name}=${values[name]}`)
+        .join(' ')}`,
+    )
   if (machine.cpus < 2) notes.push('fewer than 2 CPUs: the target and the generator share a core')
 
   const stamp = machine.date.replace(/[:.]/g, '-').slice(0, 19)
@@ -299,7 +349,7 @@ async function main(): Promise<number> {
   // up with it; at 100/s the client itself queued for seconds on this machine. 10 s of warm-up:
   // a fresh JVM needs seconds before its handshakes stop lagging.
   const jvmLoad = { rate: 25, warmup: 250, messages: 500 }
-  if (args.includes('--jvm') && plan.mode === 'full' && pkis.has('rsa')) {
+  if (values.jvm && plan.mode === 'full' && pkis.has('rsa')) {
     const java = await ensureJava()
     if (!java.tools) {
       notes.push(`JVM client skipped: ${java.note}`)
@@ -479,6 +529,11 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(error.message)
+      killAll()
+      process.exit(2)
+    }
     console.error(`bench failed: ${error instanceof Error ? error.stack : String(error)}`)
     killAll()
     process.exit(1)

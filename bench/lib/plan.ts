@@ -208,17 +208,18 @@ export function filterPlan(plan: BenchPlan, filter: PlanFilter): BenchPlan {
 }
 
 /** Parses `--keys=rsa,ec --targets=gw1,nginx --scenarios=connect-,keepalive-closed-auth`. */
-export function parseFilter(args: readonly string[]): PlanFilter {
+/** The filter options as given on the command line (`--keys=rsa,ec` is `{ keys: 'rsa,ec' }`). */
+export interface FilterOptions {
+  keys?: string | undefined
+  targets?: string | undefined
+  scenarios?: string | undefined
+  rounds?: string | undefined
+}
+
+/** Throws an Error naming the option for a value it does not know. */
+export function parseFilter(options: FilterOptions): PlanFilter {
   const filter: PlanFilter = {}
-  const list = (name: string) => {
-    const arg = args.find((a) => a.startsWith(`--${name}=`))
-    return arg
-      ? arg
-          .slice(name.length + 3)
-          .split(',')
-          .filter(Boolean)
-      : undefined
-  }
+  const list = (name: keyof FilterOptions) => options[name]?.split(',').filter(Boolean)
   const keys = list('keys')
   const targets = list('targets')
   const scenarios = list('scenarios')
@@ -230,10 +231,9 @@ export function parseFilter(args: readonly string[]): PlanFilter {
   if (keys) filter.keys = keys as KeyType[]
   if (targets) filter.targets = targets as TargetId[]
   if (scenarios) filter.scenarios = scenarios
-  const rounds = list('rounds')
-  if (rounds) {
-    const n = Number(rounds[0])
-    if (!Number.isInteger(n) || n < 1 || n > 9) throw new Error(`--rounds: 1 to 9, not ${rounds[0]}`)
+  if (options.rounds !== undefined) {
+    const n = Number(options.rounds)
+    if (!Number.isInteger(n) || n < 1 || n > 9) throw new Error(`--rounds: 1 to 9, not ${options.rounds}`)
     filter.rounds = n
   }
   return filter

@@ -27,6 +27,8 @@ export type OptionTable = Record<string, OptionSpec>
 export interface CommandSpec<O extends OptionTable = OptionTable> {
   /** As typed: `serve`, `certs csr`, `ledger show`. */
   name: string
+  /** How it is run, when it is not `ehi-gateway <name>` (the bench's scripts: `node bench/run-bench.ts`). */
+  program?: string
   /** What follows the name in the usage line, options included: `URL [options]`. */
   synopsis: string
   /** One line for the list of commands in `ehi-gateway --help`. */
@@ -82,9 +84,15 @@ export class UsageError extends CommandError {
   }
 }
 
+/** What a user types to run the command: `ehi-gateway check`, or its `program`. */
+function invocation(spec: Pick<CommandSpec, 'name' | 'program'>): string {
+  return spec.program ?? `ehi-gateway ${spec.name}`
+}
+
 /** `ehi-gateway check: give exactly one URL (see ehi-gateway check --help)` */
-export function usageError(spec: Pick<CommandSpec, 'name'>, problem: string): UsageError {
-  return new UsageError(`ehi-gateway ${spec.name}: ${problem} (see ehi-gateway ${spec.name} --help)`)
+export function usageError(spec: Pick<CommandSpec, 'name' | 'program'>, problem: string): UsageError {
+  const command = invocation(spec)
+  return new UsageError(`${command}: ${problem} (see ${command} --help)`)
 }
 
 /** The help option every command takes. */
@@ -156,7 +164,7 @@ function describeParseError(error: Error & { code?: string }, spec: CommandSpec)
 
 /** The full help of one command. */
 export function renderHelp(spec: CommandSpec): string {
-  const lines = [`Usage: ehi-gateway ${spec.name} ${spec.synopsis}`.trimEnd(), '']
+  const lines = [`Usage: ${invocation(spec)} ${spec.synopsis}`.trimEnd(), '']
   lines.push(...paragraphs(spec.description), '')
   lines.push('Options:')
   const rows = [...Object.entries(spec.options), ['help', HELP_OPTION] as const].map(([name, option]) => [

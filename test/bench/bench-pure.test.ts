@@ -213,7 +213,7 @@ describe('plans', () => {
     ])
     // Rounds follow each other: round 1 entirely, then round 2.
     expect(rsa.map((r) => r.round)).toEqual([...rsa.map((r) => r.round)].sort())
-    expect(schedule(filterPlan(plan, parseFilter(['--rounds=2'])), 'ec').at(-1)!.round).toBe(2)
+    expect(schedule(filterPlan(plan, parseFilter({ rounds: '2' })), 'ec').at(-1)!.round).toBe(2)
   })
   it('visits every target of a scenario in turn, each scenario once', () => {
     const rsa = planOrder(fullPlan()).find((o) => o.keyType === 'rsa')!
@@ -237,18 +237,15 @@ describe('plans', () => {
     ])
   })
   it('filters by key type, target and scenario prefix', () => {
-    const plan = filterPlan(
-      fullPlan(),
-      parseFilter(['--keys=rsa', '--targets=gw1', '--scenarios=keepalive-']),
-    )
+    const plan = filterPlan(fullPlan(), parseFilter({ keys: 'rsa', targets: 'gw1', scenarios: 'keepalive-' }))
     const order = planOrder(plan)
     expect(order.map((o) => o.keyType)).toEqual(['rsa'])
     expect(order[0]!.targets.map((t) => t.target)).toEqual(['gw1'])
     expect(order[0]!.targets[0]!.scenarios.every((s) => s.id.startsWith('keepalive-'))).toBe(true)
     expect(plan.crossCheck.targets).toEqual(['gw1'])
-    expect(filterPlan(fullPlan(), parseFilter(['--scenarios=connect-'])).crossCheck.targets).toEqual([])
-    expect(() => parseFilter(['--targets=haproxy'])).toThrow(/unknown target/)
-    expect(parseFilter(['--targets=node,nginxN,gw1-pg']).targets).toEqual(['node', 'nginxN', 'gw1-pg'])
+    expect(filterPlan(fullPlan(), parseFilter({ scenarios: 'connect-' })).crossCheck.targets).toEqual([])
+    expect(() => parseFilter({ targets: 'haproxy' })).toThrow(/unknown target/)
+    expect(parseFilter({ targets: 'node,nginxN,gw1-pg' }).targets).toEqual(['node', 'nginxN', 'gw1-pg'])
   })
 })
 
