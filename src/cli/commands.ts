@@ -8,7 +8,7 @@ import { parseCommand, type CommandSpec } from './command-line.ts'
 import { DEMO, demo } from './demo-command.ts'
 import { LEDGER, ledgerCommand, type LedgerCommand } from './ledger-command.ts'
 import { REFERENCE_HOST, referenceHostCommand } from './reference-host-command.ts'
-import { SERVE, serve } from './serve-command.ts'
+import { SERVE_COMMAND } from './serve-command.ts'
 import { SIMULATE, simulate } from './simulate-command.ts'
 import { VERIFY_CONFIG, verifyConfigCommand } from './verify-config-command.ts'
 
@@ -28,13 +28,7 @@ const ledger = (sub: LedgerCommand): Command => ({
 
 /** Every command, in the order `ehi-gateway --help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  {
-    spec: SERVE,
-    run: async (args) => {
-      await serve(parseCommand(SERVE, args).values.config)
-      return -1
-    },
-  },
+  SERVE_COMMAND,
   {
     spec: DEMO,
     run: async (args) => {

@@ -3,14 +3,20 @@
  * The ehi-gateway command. Thin: finds the command, parses its arguments by its option table
  * (command-line.ts), calls the library, maps the result to an exit code (0 ok, 1 failure at run
  * time, 2 bad configuration or usage). The only module that may end the process.
+ *
+ * `serve` loads serve-command.ts alone: the process that runs for months holds none of the other
+ * commands' modules (the tools, the PKI builder, the simulator), which cost it memory for nothing.
  */
 import { ConfigError } from '../config/config-issues.ts'
 import { closestName } from '../config/did-you-mean.ts'
 import { packageVersion } from '../package-info.ts'
 import { CommandError, renderCommandList, renderHelp, UsageError, wantsHelp } from './command-line.ts'
-import { COMMANDS, GROUPS, out, err } from './commands.ts'
+import type { Command } from './commands.ts'
 
-const USAGE = `Usage: ehi-gateway <command> [options]
+const out = (text: string) => process.stdout.write(text)
+const err = (text: string) => process.stderr.write(text)
+
+const usage = (COMMANDS: readonly Command[]) => `Usage: ehi-gateway <command> [options]
 
 Commands:
 ${renderCommandList(COMMANDS.map((c) => c.spec)).join('\n')}
@@ -20,7 +26,7 @@ ehi-gateway <command> --help shows a command's options. ehi-gateway --version sh
 Exit codes: 0 ok, 1 failure at run time, 2 invalid configuration or usage.
 `
 
-function groupHelp(group: string): string {
+function groupHelp(COMMANDS: readonly Command[], GROUPS: Record<string, string>, group: string): string {
   const subs = COMMANDS.filter((c) => c.spec.name.startsWith(`${group} `)).map((c) => c.spec)
   return `Usage: ehi-gateway ${group} <command> [options]
 
@@ -35,6 +41,9 @@ See ehi-gateway ${group} <command> --help.
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv
+  if (first === 'serve') return runCommand((await import('./serve-command.ts')).SERVE_COMMAND, rest)
+  const { COMMANDS, GROUPS } = await import('./commands.ts')
+  const USAGE = usage(COMMANDS)
   switch (first) {
     case '--version':
     case '-v':
@@ -67,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
           `ehi-gateway ${first}: give a command: ${subs.map((s) => s.slice(first.length + 1)).join(', ')} (see ehi-gateway ${first} --help)`,
         )
       }
-      out(groupHelp(first))
+      out(groupHelp(COMMANDS, GROUPS, first))
       return 0
     }
     name = `${first} ${sub}`
@@ -86,6 +95,10 @@ async function main(argv: string[]): Promise<number> {
       `${prefix}: unknown command ${JSON.stringify(given)}${near ? `; did you mean ${near}?` : ''} (see ${prefix} --help)`,
     )
   }
+  return runCommand(command, args)
+}
+
+function runCommand(command: Command, args: string[]): Promise<number> | number {
   if (wantsHelp(args)) {
     out(renderHelp(command.spec))
     return 0

@@ -15,7 +15,8 @@ import { ConfigError } from '../config/config-issues.ts'
 import { CONFIG_FILE_ENV, ENV_PREFIX } from '../config/env-overrides.ts'
 import type { GatewayConfig } from '../config/config-schema.ts'
 import { describeAddressInUse, type Listener } from './address-in-use.ts'
-import { CommandError, defineCommand, usageError } from './command-line.ts'
+import { CommandError, defineCommand, parseCommand, usageError } from './command-line.ts'
+import type { Command } from './commands.ts'
 
 export const SERVE = defineCommand({
   name: 'serve',
@@ -35,6 +36,16 @@ reloads it, and so does a change to the file or to a file it names (reload.watch
   notes:
     'Exit codes: 0 stopped by a signal, 1 failure at run time (a port in use), 2 invalid configuration or usage.',
 })
+
+/** The `serve` entry of the command table (commands.ts), here so that main.ts can start a server
+ * without loading the other commands and their tools. */
+export const SERVE_COMMAND: Command = {
+  spec: SERVE,
+  run: async (args) => {
+    await serve(parseCommand(SERVE, args).values.config)
+    return -1
+  },
+}
 
 export async function serve(configFile: string | undefined): Promise<void> {
   const source: LoadOptions = { file: configFile }

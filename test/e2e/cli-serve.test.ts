@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startReferenceHost, type ReferenceHost } from '../../src/tools/reference-host/reference-host.ts'
-import { runCli, runTool } from '../support/cli.ts'
+import { ROOT, runCli, runTool } from '../support/cli.ts'
 import { post } from '../support/clients.ts'
 import { freePort, isListening } from '../support/ports.ts'
 
@@ -168,6 +168,27 @@ describe('serve with a valid configuration', () => {
     expect(res.status).toBe(200)
     run.child.kill('SIGTERM')
     expect(await run.exited).toBe(0)
+  })
+
+  it("loads none of the other commands' modules or the tools, also once a message has passed", async () => {
+    const port = await freePort()
+    const log = join(dir, 'modules.log')
+    const run = runCli(['serve', '--config', writeConfig('modules.json', validConfig(port))], {
+      NODE_OPTIONS: `--import=${join(ROOT, 'test', 'support', 'record-modules.ts')}`,
+      RECORD_MODULES_TO: log,
+    })
+    await run.waitFor('ehi-gateway started')
+    expect((await post(pki, port, { client: pki.clients.good })).status).toBe(200)
+    run.child.kill('SIGTERM')
+    expect(await run.exited).toBe(0)
+    const loaded = readFileSync(log, 'utf8').trim().split('\n')
+    // The record works: the serve command itself is in it.
+    expect(loaded.some((url) => url.endsWith('/src/cli/serve-command.ts'))).toBe(true)
+    expect(loaded.filter((url) => url.includes('/src/tools/'))).toEqual([])
+    const otherCommands = loaded.filter((url) =>
+      /\/src\/cli\/(commands|(?!serve-)[a-z-]+-command)\.ts$/.test(url),
+    )
+    expect(otherCommands).toEqual([])
   })
 
   it('reads the file named by EHI_GATEWAY_CONFIG', async () => {
