@@ -10,7 +10,7 @@
 import { REQUIRED_NUMERIC } from './ehi-answers.ts'
 import type { EhiFormat, MessageClass } from './ehi-message.ts'
 import { EHI_NS, SOAP11_NS, type Tokenizer } from './parse-ehi-message.ts'
-import { tokenizeXml, XmlError, type XmlHandlers } from './xml-tokenizer.ts'
+import { declaresDtd, tokenizeXml, XmlError, type XmlHandlers } from './xml-tokenizer.ts'
 
 export const ANSWER_PROBLEMS = [
   'non_2xx_status',
@@ -132,7 +132,7 @@ export function readXml(
   cutOff: boolean,
   tokenize: Tokenizer = tokenizeXml,
 ): Map<string, string> | undefined {
-  if (text.includes('<!DOCTYPE') || text.includes('<!ENTITY')) return undefined
+  if (declaresDtd(text)) return undefined
   const path: { local: string; uri: string }[] = []
   const out = new Map<string, string>()
   let current: string | undefined

@@ -29,12 +29,20 @@ export class XmlError extends Error {}
 const XML_NS = 'http://www.w3.org/XML/1998/namespace'
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/'
 
+/** A name as read from a document, split at its colon once. */
+interface Name {
+  readonly qname: string
+  readonly prefix: string
+  readonly local: string
+}
+
 interface Frame {
-  qname: string
-  local: string
+  name: Name
   uri: string
   /** Prefix bindings declared on this element ('' = the default namespace), or undefined. */
   bindings: Map<string, string> | undefined
+  /** The default namespace in scope here: an unprefixed name resolves without a walk. */
+  defaultUri: string
 }
 
 export interface TokenizeOptions {
@@ -56,12 +64,13 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
   }
 
   const resolve = (prefix: string): string | undefined => {
+    if (prefix === '') return stack.length > 0 ? stack[stack.length - 1]!.defaultUri : ''
     if (prefix === 'xml') return XML_NS
     for (let f = stack.length - 1; f >= 0; f--) {
       const uri = stack[f]!.bindings?.get(prefix)
       if (uri !== undefined) return uri
     }
-    return prefix === '' ? '' : undefined
+    return undefined
   }
 
   const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
@@ -71,7 +80,7 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
   const isNameStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f
 
   /** A QName (NCName or NCName:NCName), ASCII only. */
-  const readName = (): string => {
+  const readName = (): Name => {
     const start = i
     if (NAME_START[text.charCodeAt(i)] !== 1) fail('invalid or missing name')
     i++
@@ -86,7 +95,7 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
         if (NAME_START[text.charCodeAt(i)] !== 1) fail('invalid qualified name')
       } else break
     }
-    return text.slice(start, i)
+    return nameAt(text, start, i, colon)
   }
 
   /** Decodes one reference at `i` (which points at '&'); returns the text and moves past ';'. */
@@ -158,6 +167,18 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
 
   /** Character data up to the next '<': references decoded, ']]>' refused. */
   const readText = () => {
+    // Indentation between tags (a line end, then spaces), most of a pretty-printed message's
+    // text: one shared string per width, no copy and no scans.
+    if (text.charCodeAt(i) === 0x0a) {
+      let j = i + 1
+      while (text.charCodeAt(j) === 0x20) j++
+      const indent = INDENTS[j - i]
+      if (text.charCodeAt(j) === 0x3c && indent !== undefined) {
+        i = j
+        if (stack.length > 0) handlers.text(indent)
+        return
+      }
+    }
     const end = text.indexOf('<', i)
     const stop = end < 0 ? n : end
     let chunk = text.slice(i, stop)
@@ -198,8 +219,9 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
 
   const readOpenTag = () => {
     i++ // '<'
-    const qname = readName()
-    const attributes: { name: string; value: string }[] = []
+    const name = readName()
+    // Allocated at the first attribute: most EHI elements have none.
+    let attributes: { name: string; value: string }[] | undefined
     let selfClosing = false
     for (;;) {
       const before = i
@@ -216,7 +238,7 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
       }
       if (i === before) fail('missing whitespace before an attribute')
       if (i >= n) fail('unclosed tag')
-      const name = readName()
+      const attribute = readName().qname
       skipSpace()
       if (text.charCodeAt(i) !== 0x3d /* = */) fail('attribute without a value')
       i++
@@ -246,15 +268,16 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
         value = out + normaliseSpace(text.slice(at, end))
       } else value = normaliseSpace(value)
       i = close + 1
+      attributes ??= []
       if (attributes.length >= maxAttributes) fail(`more than ${maxAttributes} attributes on one element`)
       // Linear in the attribute count, which the line above bounds.
-      if (attributes.some((a) => a.name === name)) fail('duplicate attribute')
-      attributes.push({ name, value })
+      if (attributes.some((a) => a.name === attribute)) fail('duplicate attribute')
+      attributes.push({ name: attribute, value })
     }
 
     // Namespace declarations first: they apply to the element's own name and attributes.
     let bindings: Map<string, string> | undefined
-    for (const { name, value } of attributes) {
+    for (const { name, value } of attributes ?? []) {
       if (name !== 'xmlns' && !name.startsWith('xmlns:')) continue
       // Stricter than XML: parsers disagree on whether to trim a namespace name, so refuse it.
       if (value !== value.trim()) fail('whitespace around a namespace name')
@@ -270,20 +293,19 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
         ;(bindings ??= new Map()).set(prefix, value)
       }
     }
-    const colon = qname.indexOf(':')
-    const prefix = colon < 0 ? '' : qname.slice(0, colon)
-    const local = colon < 0 ? qname : qname.slice(colon + 1)
-    const frame: Frame = { qname, local, uri: '', bindings }
+    const parentDefault = stack.length > 0 ? stack[stack.length - 1]!.defaultUri : ''
+    const defaultUri = bindings?.get('') ?? parentDefault
+    const frame: Frame = { name, uri: '', bindings, defaultUri }
     stack.push(frame)
-    const uri = resolve(prefix)
+    const uri = resolve(name.prefix)
     if (uri === undefined) fail('unbound namespace prefix')
     frame.uri = uri
     // Prefixed attributes must be bound, and unique by expanded name.
-    if (attributes.length > 0) checkPrefixedAttributes(attributes)
-    handlers.openTag(local, uri, attributes.length)
+    if (attributes) checkPrefixedAttributes(attributes)
+    handlers.openTag(name.local, uri, attributes?.length ?? 0)
     if (selfClosing) {
       stack.pop()
-      handlers.closeTag(local, uri)
+      handlers.closeTag(name.local, uri)
     }
   }
 
@@ -291,14 +313,15 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
     i += 2 // '</'
     const frame = stack.pop()
     // Compared in place (no copy of the name): the open element's name, then no more name.
-    if (!frame || !text.startsWith(frame.qname, i)) fail('mismatched closing tag')
-    const after = text.charCodeAt(i + frame.qname.length)
+    const qname = frame?.name.qname
+    if (!frame || !text.startsWith(qname!, i)) fail('mismatched closing tag')
+    const after = text.charCodeAt(i + qname!.length)
     if (NAME_CHAR[after] === 1 || after === 0x3a /* : */) fail('mismatched closing tag')
-    i += frame.qname.length
+    i += qname!.length
     skipSpace()
     if (text.charCodeAt(i) !== 0x3e) fail('malformed closing tag')
     i++
-    handlers.closeTag(frame.local, frame.uri)
+    handlers.closeTag(frame.name.local, frame.uri)
   }
 
   // Document: XMLDecl? Misc* element Misc*
@@ -333,6 +356,17 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
   if (i < n) fail('content after the root element')
 }
 
+/**
+ * Whether the text holds a document type or entity declaration (`<!DOCTYPE`, `<!ENTITY`), which
+ * callers refuse before tokenizing. One scan for '<!', which an EHI message rarely holds at all.
+ */
+export function declaresDtd(text: string): boolean {
+  for (let at = text.indexOf('<!'); at >= 0; at = text.indexOf('<!', at + 2)) {
+    if (text.startsWith('DOCTYPE', at + 2) || text.startsWith('ENTITY', at + 2)) return true
+  }
+  return false
+}
+
 /** ASCII name characters by code (1 = allowed): one array read per character of a name. */
 const NAME_START = new Uint8Array(128)
 const NAME_CHAR = new Uint8Array(128)
@@ -341,6 +375,19 @@ for (let c = 0; c < 128; c++) {
   NAME_START[c] = start ? 1 : 0
   NAME_CHAR[c] = start || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e ? 1 : 0
 }
+
+/** The name at text[start, end), split at its colon (`colon` = its index, or -1). */
+function nameAt(text: string, start: number, end: number, colon: number): Name {
+  const qname = text.slice(start, end)
+  return colon < 0
+    ? { qname, prefix: '', local: qname }
+    : { qname, prefix: text.slice(start, colon), local: text.slice(colon + 1, end) }
+}
+
+/** '\n' followed by 0 to 63 spaces, by length. */
+const INDENTS = Array.from({ length: 65 }, (_, width) =>
+  width === 0 ? undefined : `\n${' '.repeat(width - 1)}`,
+)
 
 /** XML 1.0 §3.3.3: literal whitespace in an attribute value becomes a space (references keep theirs). */
 function normaliseSpace(raw: string): string {

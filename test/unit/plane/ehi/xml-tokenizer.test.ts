@@ -13,7 +13,12 @@ import { getTransactionAnswer, cutOffAnswer } from '../../../../src/plane/ehi/eh
 import { readXml } from '../../../../src/plane/ehi/check-host-answer.ts'
 import { parseXml, type ParseLimits } from '../../../../src/plane/ehi/parse-ehi-message.ts'
 import { buildMessage, SCENARIOS } from '../../../../src/tools/messages/synthetic-messages.ts'
-import { tokenizeXml, XmlError, type XmlHandlers } from '../../../../src/plane/ehi/xml-tokenizer.ts'
+import {
+  declaresDtd,
+  tokenizeXml,
+  XmlError,
+  type XmlHandlers,
+} from '../../../../src/plane/ehi/xml-tokenizer.ts'
 import { saxesTokenize } from '../../../support/saxes-tokenizer.ts'
 
 type Tokenize = (text: string, handlers: XmlHandlers) => void
@@ -152,6 +157,34 @@ describe('xml-tokenizer: refusals', () => {
   ])('is stricter than saxes on %s', (_name, doc) => {
     expect(run(saxesTokenize, doc).ok).toBe(true)
     expect(run(tokenizeXml, doc).ok).toBe(false)
+  })
+})
+
+describe('xml-tokenizer: names, prefixes and indentation', () => {
+  it.each([
+    ['a prefixed and an unprefixed name of one length', '<r xmlns:p="u"><pxa/><p:a/><pxa/><p:a/></r>'],
+    ['one prefix bound to two namespaces in turn', '<r><p:a xmlns:p="u1"/><p:a xmlns:p="u2"/></r>'],
+    ['a name that begins another', '<r><Txn/><Txn_Amt/><Txn/></r>'],
+    ['a field holding only indentation', '<r><a>\n    </a><b>\n</b>\n  <c>\r\n  </c></r>'],
+    ['indentation wider than the shared strings', `<r>\n${' '.repeat(200)}<a/></r>`],
+  ])('reads %s as saxes does', (_name, doc) => {
+    const reference = run(saxesTokenize, doc)
+    expect(reference.ok).toBe(true)
+    expect(run(tokenizeXml, doc)).toEqual(reference)
+  })
+})
+
+describe('declaresDtd', () => {
+  it.each([
+    ['<!DOCTYPE a><a/>', true],
+    ['<a/><!ENTITY x "y">', true],
+    ['<a><!-- <!DOCTYPE --></a>', true],
+    ['<a><!-- comment --><![CDATA[x]]></a>', false],
+    ['<a>DOCTYPE ENTITY <! DOCTYPE</a>', false],
+    ['<!doctype a><a/>', false],
+    ['', false],
+  ])('%j → %s', (text, expected) => {
+    expect(declaresDtd(text)).toBe(expected)
   })
 })
 
