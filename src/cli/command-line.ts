@@ -62,6 +62,10 @@ export interface ParsedCommand<O extends OptionTable> {
 }
 
 /** Declares a command, keeping the literal types of its option table. */
+/** Standard output and error for the commands (main.ts, commands.ts). */
+export const out = (text: string) => process.stdout.write(text)
+export const err = (text: string) => process.stderr.write(text)
+
 export function defineCommand<const O extends OptionTable>(spec: CommandSpec<O>): CommandSpec<O> {
   return spec
 }

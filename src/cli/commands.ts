@@ -4,7 +4,7 @@
  */
 import { CERTS_CSR, CERTS_DEV, CERTS_INSPECT, certsCsr, certsDev, certsInspect } from './certs-command.ts'
 import { CHECK, checkCommand } from './check-command.ts'
-import { parseCommand, type CommandSpec } from './command-line.ts'
+import { err, out, parseCommand, type CommandSpec } from './command-line.ts'
 import { DEMO, demo } from './demo-command.ts'
 import { LEDGER, ledgerCommand, type LedgerCommand } from './ledger-command.ts'
 import { REFERENCE_HOST, referenceHostCommand } from './reference-host-command.ts'
@@ -17,9 +17,6 @@ export interface Command {
   /** The exit code, or -1 while a server runs (the process ends when its signal handler closed it). */
   run(args: string[]): Promise<number> | number
 }
-
-export const out = (text: string) => process.stdout.write(text)
-export const err = (text: string) => process.stderr.write(text)
 
 const ledger = (sub: LedgerCommand): Command => ({
   spec: LEDGER[sub],

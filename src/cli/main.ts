@@ -10,11 +10,16 @@
 import { ConfigError } from '../config/config-issues.ts'
 import { closestName } from '../config/did-you-mean.ts'
 import { packageVersion } from '../package-info.ts'
-import { CommandError, renderCommandList, renderHelp, UsageError, wantsHelp } from './command-line.ts'
+import {
+  CommandError,
+  err,
+  out,
+  renderCommandList,
+  renderHelp,
+  UsageError,
+  wantsHelp,
+} from './command-line.ts'
 import type { Command } from './commands.ts'
-
-const out = (text: string) => process.stdout.write(text)
-const err = (text: string) => process.stderr.write(text)
 
 const usage = (COMMANDS: readonly Command[]) => `Usage: ehi-gateway <command> [options]
 

@@ -293,8 +293,8 @@ export function tokenizeXml(text: string, handlers: XmlHandlers, options: Tokeni
         ;(bindings ??= new Map()).set(prefix, value)
       }
     }
-    const parentDefault = stack.length > 0 ? stack[stack.length - 1]!.defaultUri : ''
-    const defaultUri = bindings?.get('') ?? parentDefault
+    // Before the push, resolve('') is the parent's default namespace.
+    const defaultUri = bindings?.get('') ?? resolve('')!
     const frame: Frame = { name, uri: '', bindings, defaultUri }
     stack.push(frame)
     const uri = resolve(name.prefix)
