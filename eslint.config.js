@@ -19,6 +19,17 @@ const ioModules = [
 ]
 
 /**
+ * The configuration's libraries come only through src/config/config-libraries.ts, which the build
+ * bundles into one module (scripts/build.ts) so that a serving process does not load TypeBox's
+ * hundreds of modules one by one. Type-only imports are free.
+ */
+const bundledLibraries = {
+  group: ['typebox', 'typebox/*', 'yaml'],
+  allowTypeImports: true,
+  message: 'import it from src/config/config-libraries.ts, which the build bundles (scripts/build.ts)',
+}
+
+/**
  * One layer's import rule: `import` lists the top-level src/ folders it may not import (matched
  * on the import path, so `../../server/x.ts` counts); `pure` adds the I/O modules. Type-only
  * imports are allowed across layers: a type carries no behaviour.
@@ -44,6 +55,7 @@ function layer(files, { pure = false, import: banned, alsoBan = [], ignores = []
                 allowTypeImports: true,
                 message: 'this layer may not import that module (see docs/architecture.md)',
               })),
+              bundledLibraries,
             ],
           },
         ],
@@ -101,6 +113,7 @@ export default tseslint.config(
     import: ['server', 'control', 'tools', 'cli'],
   }),
   ...layer('src/tools/**/*.ts', { may: 'not', import: ['cli'] }),
+  ...layer('src/cli/**/*.ts', { may: 'not', import: [] }),
   // rules/ folders are pure wherever they are; they keep their layer's import direction.
   ...layer('src/control/rules/**/*.ts', { pure: true, may: 'not', import: ['server', 'tools', 'cli'] }),
   ...layer('src/ledger/rules/**/*.ts', {

@@ -13,14 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { message, openTestLedger } from '../test/support/ledger.ts'
 import { startPostgres, type PgCluster } from '../test/support/postgres.ts'
-import {
-  defineCommand,
-  parseCommand,
-  renderHelp,
-  usageError,
-  UsageError,
-  wantsHelp,
-} from '../src/cli/command-line.ts'
+import { defineCommand, scriptArguments, usageError } from '../src/cli/command-line.ts'
 
 const LEDGER_BENCH = defineCommand({
   name: 'ledger-bench',
@@ -40,12 +33,7 @@ const LEDGER_BENCH = defineCommand({
 })
 
 function ledgerBenchOptions(args: readonly string[]): { records: number; engines: string[] } {
-  if (wantsHelp(args)) {
-    process.stdout.write(renderHelp(LEDGER_BENCH))
-    process.exit(0)
-  }
-  try {
-    const { values } = parseCommand(LEDGER_BENCH, args)
+  return scriptArguments(LEDGER_BENCH, args, ({ values }) => {
     const records = Number(values.records)
     if (!Number.isInteger(records) || records < 1)
       throw usageError(LEDGER_BENCH, `--records: a whole number from 1, not ${values.records}`)
@@ -54,11 +42,7 @@ function ledgerBenchOptions(args: readonly string[]): { records: number; engines
     if (unknown !== undefined)
       throw usageError(LEDGER_BENCH, `--engines: unknown engine ${unknown} (sqlite, postgres)`)
     return { records, engines }
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    console.error(error.message)
-    process.exit(2)
-  }
+  })
 }
 
 const { records: RECORDS, engines } = ledgerBenchOptions(process.argv.slice(2))

@@ -48,14 +48,7 @@ import {
 } from './lib/targets.ts'
 import { buildGateway, type GatewayLaunch } from './lib/gateway.ts'
 import { TARGET_IDS } from './lib/types.ts'
-import {
-  defineCommand,
-  parseCommand,
-  renderHelp,
-  usageError,
-  UsageError,
-  wantsHelp,
-} from '../src/cli/command-line.ts'
+import { defineCommand, scriptArguments, usageError, UsageError } from '../src/cli/command-line.ts'
 import {
   KEY_TYPE_LABEL,
   TARGET_LABEL,
@@ -256,24 +249,19 @@ const BENCH_COMMAND = defineCommand({
   },
 })
 
-/** The options, or undefined after printing the help; a UsageError (one line, exit 2) otherwise. */
+/** The options; --help and usage errors end the process here (scriptArguments). */
 function benchOptions(args: readonly string[]) {
-  if (wantsHelp(args)) {
-    process.stdout.write(renderHelp(BENCH_COMMAND))
-    return undefined
-  }
-  const { values } = parseCommand(BENCH_COMMAND, args)
-  try {
-    return { values, filter: parseFilter(values) }
-  } catch (error) {
-    throw usageError(BENCH_COMMAND, (error as Error).message)
-  }
+  return scriptArguments(BENCH_COMMAND, args, ({ values }) => {
+    try {
+      return { values, filter: parseFilter(values) }
+    } catch (error) {
+      throw usageError(BENCH_COMMAND, (error as Error).message)
+    }
+  })
 }
 
 async function main(): Promise<number> {
-  const options = benchOptions(process.argv.slice(2))
-  if (!options) return 0
-  const { values, filter } = options
+  const { values, filter } = benchOptions(process.argv.slice(2))
   const plan = filterPlan(values.smoke ? smokePlan() : fullPlan(), filter)
   if (plan.blocks.length === 0) throw usageError(BENCH_COMMAND, 'the filters leave nothing to run')
   const keepWork = values['keep-work']
@@ -366,7 +354,7 @@ async function main(): Promise<number> {
   // Only when a gateway target runs: a filtered run of nginx alone needs no build.
   let gateway: GatewayLaunch = { entry: '', nodeOptions: [], env: {} }
   if (order.some((o) => o.targets.some((t) => t.target.startsWith('gw')))) {
-    log('building the gateway (npm run build: tsc -p tsconfig.build.json)')
+    log('building the gateway (npm run build: scripts/build.ts)')
     gateway = await buildGateway(gatewayRoot, repoRoot)
     const command = [
       ...Object.entries(gateway.env).map(([key, value]) => `${key}=${value}`),

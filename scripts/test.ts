@@ -30,7 +30,7 @@ if (extraArgs.length === 0) {
   check('format', bin('prettier'), ['--check', '.'])
   check('lint', bin('eslint'), ['.'])
   check('typecheck', bin('tsc'), ['-p', 'tsconfig.json'])
-  check('build', bin('tsc'), ['-p', 'tsconfig.build.json'])
+  check('build', process.execPath, ['scripts/build.ts'])
 }
 
 const report = join(root, '.test-results.json')

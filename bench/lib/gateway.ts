@@ -1,5 +1,5 @@
 /**
- * ehi-gateway as the bench runs it: built with `tsc -p tsconfig.build.json` (`npm run build`)
+ * ehi-gateway as the bench runs it: built by the checkout's `npm run build` (scripts/build.ts)
  * and started as the container image starts it (`node <the image's options> dist/src/cli/main.js
  * serve --config FILE`, the image's environment), with a JSON config
  * written for the run (the bench PKI, CRL checking on, loopback allowlist, the bench host as the
@@ -23,17 +23,19 @@ export interface GatewayLaunch {
 }
 
 /**
- * Builds the checkout's gateway as `npm run build` does, with this checkout's TypeScript, and
+ * Builds the checkout's gateway as `npm run build` does (its scripts/build.ts; a checkout from
+ * before that script is compiled with this checkout's TypeScript, as its build was then), and
  * reads from its docker/Dockerfile how the image starts it (Node's options, environment). A
  * deployment runs the compiled JavaScript with those settings; running `src/cli/main.ts` instead
  * adds Node's type stripping to the gateway's memory (about 27 MiB of RSS on this machine) and
  * leaves out the image's heap and allocator settings, which the memory figures depend on.
  */
 export async function buildGateway(gatewayRoot: string, repoRoot: string): Promise<GatewayLaunch> {
+  const script = join(gatewayRoot, 'scripts/build.ts')
   const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc')
   const { code, stdout, stderr } = await runToEnd(
     process.execPath,
-    [tsc, '-p', join(gatewayRoot, 'tsconfig.build.json')],
+    existsSync(script) ? [script] : [tsc, '-p', join(gatewayRoot, 'tsconfig.build.json')],
     180_000,
   )
   if (code !== 0)

@@ -166,6 +166,29 @@ function describeParseError(error: Error & { code?: string }, spec: CommandSpec)
   return error.message.split(/\.\s|\n/)[0]!
 }
 
+/**
+ * The arguments of a script outside the command table (bench/, scripts/), as main.ts treats a
+ * command's: --help prints the help and exits 0; a usage problem, from the table or from `check`,
+ * prints its one line and exits 2. Anything else `check` throws is the script's own failure.
+ */
+export function scriptArguments<O extends OptionTable, R>(
+  spec: CommandSpec<O>,
+  args: readonly string[],
+  check: (parsed: ParsedCommand<O>) => R,
+): R {
+  if (wantsHelp(args)) {
+    out(renderHelp(spec))
+    process.exit(0)
+  }
+  try {
+    return check(parseCommand(spec, args))
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    err(`${error.message}\n`)
+    process.exit(2)
+  }
+}
+
 /** The full help of one command. */
 export function renderHelp(spec: CommandSpec): string {
   const lines = [`Usage: ${invocation(spec)} ${spec.synopsis}`.trimEnd(), '']

@@ -3,7 +3,7 @@
  * descriptions and validation. config/ehi-gateway.schema.json and the README's configuration
  * reference are generated from it (`npm run docs`), and tests fail when they drift.
  */
-import Type, { type Static, type TSchema } from 'typebox'
+import { Type, type Static, type TSchema } from './config-libraries.ts'
 
 /** Marks string fields that name a file, so relative paths resolve against the config file. */
 export const FILE_PATH = 'x-file-path'

@@ -5,10 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import type { TSchema } from 'typebox'
-import { Settings } from 'typebox/system'
-import Value from 'typebox/value'
-import { parse as parseYaml } from 'yaml'
+import { parseYaml, Settings, Value, type TSchema } from './config-libraries.ts'
 import {
   ConfigSchema,
   FILE_PATH,

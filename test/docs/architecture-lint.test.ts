@@ -44,6 +44,18 @@ describe('import direction between folders', () => {
   })
 })
 
+describe('the bundled libraries come through config/config-libraries.ts', () => {
+  it.each([
+    ['src/config/x.ts', "import Value from 'typebox/value'", true],
+    ['src/cli/x.ts', "import { parse } from 'yaml'", true],
+    ['src/plane/ehi/x.ts', "import Type from 'typebox'", true],
+    ['src/config/x.ts', "import { Value } from './config-libraries.ts'", false],
+    ['src/runtime/x.ts', "import type { TSchema } from 'typebox'", false],
+  ])('%s: %s -> refused %s', async (file, code, want) => {
+    expect(await refused(file, code)).toBe(want)
+  })
+})
+
 describe('pure folders', () => {
   it.each([
     ['src/plane/ehi/x.ts', "import { readFileSync } from 'node:fs'", true],
