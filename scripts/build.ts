@@ -19,7 +19,7 @@ import { defineCommand, scriptArguments } from '../src/cli/command-line.ts'
 const root = join(import.meta.dirname, '..')
 
 /** The compiled module that the build turns into one file with its libraries inside. */
-export const BUNDLED_MODULE = 'dist/src/config/config-libraries.js'
+const BUNDLED_MODULE = 'dist/src/config/config-libraries.js'
 
 const BUILD = defineCommand({
   name: 'build',

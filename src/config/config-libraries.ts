@@ -3,7 +3,7 @@
  * else (lint enforces it; type-only imports are free).
  *
  * Why one module: TypeBox ships as 679 ES modules, and Node keeps each module's record, source
- * and compiled code for the life of the process, about 6 MiB of a serving gateway that reads its
+ * and compiled code for the life of the process: about 8 MiB of an idle gateway, which reads its
  * configuration at start and on reload only (docs/bench.md, Memory). The build (scripts/build.ts)
  * replaces the compiled copy of this file with a single module that holds both libraries; from
  * source (`node src/cli/main.ts`, the tests) it re-exports them as they are.
