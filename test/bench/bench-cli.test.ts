@@ -2,23 +2,11 @@
  * The bench's two scripts as a user meets them: --help, and a usage problem as one line with
  * exit code 2, before anything is started.
  */
-import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { ROOT as root, runTool } from '../support/cli.ts'
 
-const root = join(import.meta.dirname, '..', '..')
-
-function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(root, script), ...args],
-      { cwd: root, timeout: 30_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: typeof error?.code === 'number' ? error.code : error ? 1 : 0, stdout, stderr }),
-    )
-  })
-}
+const run = (script: string, args: string[]) => runTool(process.execPath, [join(root, script), ...args])
 
 describe.each([
   ['bench/run-bench.ts', ['--targets=haproxy'], 'node bench/run-bench.ts: --targets: unknown target haproxy'],

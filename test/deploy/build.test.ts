@@ -4,7 +4,6 @@
  * (its types stripped as tsc strips them) in a folder inside the repository, so the packages
  * resolve as they do for dist/; a child process then records every module that importing it loads.
  */
-import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { stripTypeScriptTypes } from 'node:module'
 import { join } from 'node:path'
@@ -12,23 +11,7 @@ import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleInPlace } from '../../scripts/build.ts'
 import * as source from '../../src/config/config-libraries.ts'
-
-const root = join(import.meta.dirname, '..', '..')
-
-function run(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      args,
-      { cwd: root, timeout: 30_000, env: { ...process.env, ...env } },
-      (error, stdout, stderr) =>
-        resolve({ code: typeof error?.code === 'number' ? error.code : error ? 1 : 0, stdout, stderr }),
-    )
-  })
-}
+import { ROOT as root, runTool } from '../support/cli.ts'
 
 describe('the bundled config-libraries module', () => {
   let dir: string
@@ -48,8 +31,10 @@ describe('the bundled config-libraries module', () => {
   it('loads no module of TypeBox or yaml when imported', async () => {
     const log = join(dir, 'modules.log')
     const probe = `const m = await import(${JSON.stringify(pathToFileURL(bundle).href)}); console.log(typeof m.Value.Check)`
-    const out = await run(
+    const out = await runTool(
+      process.execPath,
       ['--import', join(root, 'test/support/record-modules.ts'), '--input-type=module', '-e', probe],
+      '',
       { RECORD_MODULES_TO: log },
     )
     expect(out.stdout.trim()).toBe('function')
@@ -74,14 +59,14 @@ describe('the bundled config-libraries module', () => {
 
 describe('node scripts/build.ts', () => {
   it('prints its help and exits 0', async () => {
-    const out = await run(['scripts/build.ts', '--help'])
+    const out = await runTool(process.execPath, [join(root, 'scripts/build.ts'), '--help'])
     expect(out.code).toBe(0)
     expect(out.stdout).toMatch(/^Usage: node scripts\/build\.ts\n/)
     expect(out.stdout).toContain('config-libraries.js')
   })
 
   it('refuses an unknown option in one line, exit 2, before building anything', async () => {
-    const out = await run(['scripts/build.ts', '--watch'])
+    const out = await runTool(process.execPath, [join(root, 'scripts/build.ts'), '--watch'])
     expect(out.code).toBe(2)
     expect(out.stderr).toBe(
       'node scripts/build.ts: unknown option --watch (see node scripts/build.ts --help)\n',

@@ -14,6 +14,11 @@ async function refused(file: string, code: string): Promise<boolean> {
   return result!.messages.some((m) => m.ruleId === 'no-restricted-imports')
 }
 
+/** One table row: the one-line module `code`, linted as `file`, is refused or not. */
+async function expectRefused(file: string, code: string, want: boolean): Promise<void> {
+  expect(await refused(file, code)).toBe(want)
+}
+
 describe('import direction between folders', () => {
   it.each([
     // The plane (the request path) imports none of the wiring, the control plane or the tools.
@@ -39,9 +44,7 @@ describe('import direction between folders', () => {
     ['src/cli/x.ts', "import { y } from '../tools/reference-host/reference-host.ts'", false],
     ['src/tools/go-live/x.ts', "import { y } from '../../plane/ehi/parse-ehi-message.ts'", false],
     ['src/tools/go-live/x.ts', "import { y } from '../../cli/main.ts'", true],
-  ])('%s: %s -> refused %s', async (file, code, want) => {
-    expect(await refused(file, code)).toBe(want)
-  })
+  ])('%s: %s -> refused %s', expectRefused)
 })
 
 describe('the bundled libraries come through config/config-libraries.ts', () => {
@@ -51,9 +54,7 @@ describe('the bundled libraries come through config/config-libraries.ts', () => 
     ['src/plane/ehi/x.ts', "import Type from 'typebox'", true],
     ['src/config/x.ts', "import { Value } from './config-libraries.ts'", false],
     ['src/runtime/x.ts', "import type { TSchema } from 'typebox'", false],
-  ])('%s: %s -> refused %s', async (file, code, want) => {
-    expect(await refused(file, code)).toBe(want)
-  })
+  ])('%s: %s -> refused %s', expectRefused)
 })
 
 describe('pure folders', () => {
@@ -69,7 +70,5 @@ describe('pure folders', () => {
     ['src/control/x.ts', "import { readFileSync } from 'node:fs'", false],
     ['src/plane/http/x.ts', "import type { IncomingMessage } from 'node:http'", false],
     ['src/plane/accept/x.ts', "import { BlockList } from 'node:net'", false],
-  ])('%s: %s -> refused %s', async (file, code, want) => {
-    expect(await refused(file, code)).toBe(want)
-  })
+  ])('%s: %s -> refused %s', expectRefused)
 })

@@ -83,14 +83,18 @@ export function findTool(name: string): string | undefined {
     })
 }
 
-/** Runs a command to completion and returns its output (for curl and openssl). */
+/**
+ * Runs a command to completion and returns its output (curl, openssl, node on a script); `env`
+ * adds to the test process's environment.
+ */
 export function runTool(
   command: string,
   args: string[],
   input = '',
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
